@@ -1,0 +1,7 @@
+/* Placeholder while this part is being written. */
+#include "core.h"
+
+void dyn_open_http(lua_State *L)
+{
+    (void)L;
+}
