@@ -38,6 +38,33 @@ def summary(doc):
     return (m.group(1) if m else text)[:300]
 
 
+# Lua types each wire type accepts, checked for top-level arguments.
+LUA_TYPES = {
+    "string": "string", "blob": "string", "boolean": "boolean",
+    "integer": "integer", "long": "integer", "double": "number", "float": "number",
+    "timestamp": "number", "structure": "table", "list": "table", "map": "table",
+}
+
+
+def member_types(shapes, name):
+    shape = shapes[name]
+    return {m: LUA_TYPES[shapes[ref["shape"]]["type"]]
+            for m, ref in shape.get("members", {}).items()}
+
+
+def error_value_map(model):
+    """Where AttributeValues sit in any error body (e.g. the items in
+    TransactionCanceledException's CancellationReasons)."""
+    shapes = model["shapes"]
+    merged = {}
+    for name, shape in shapes.items():
+        if shape.get("exception"):
+            sub = value_map(shapes, name)
+            if sub:
+                merged.update(sub)
+    return merged or None
+
+
 def value_map(shapes, name, stack=()):
     if name == "AttributeValue":
         return "V"
@@ -115,10 +142,12 @@ def main():
             "method": snake(name),
             "summary": summary(op.get("documentation")),
             "required": shapes[inp].get("required", []) if inp else [],
+            "members": member_types(shapes, inp) if inp else {},
             "input": value_map(shapes, inp) if inp else None,
             "output": value_map(shapes, out) if out else None,
         })
 
+    errors_map = error_value_map(model)
     em = Emitter()
     counts = {}
     for op in ops:
@@ -129,9 +158,11 @@ def main():
     for op in ops:
         rows.append(
             "  {\n    name = %s,\n    method = %s,\n    summary = %s,\n"
-            "    required = { %s },\n    input = %s,\n    output = %s,\n  },"
+            "    required = { %s },\n    members = { %s },\n"
+            "    input = %s,\n    output = %s,\n  },"
             % (lua_str(op["name"]), lua_str(op["method"]), lua_str(op["summary"]),
                ", ".join(lua_str(r) for r in op["required"]),
+               ", ".join("%s = %s" % (m, lua_str(t)) for m, t in sorted(op["members"].items())),
                em.expr(op["input"], shared), em.expr(op["output"], shared)))
 
     meta = model["metadata"]
@@ -148,6 +179,7 @@ def main():
                 % (lua_str(meta["apiVersion"]), lua_str(meta["targetPrefix"]),
                    lua_str(meta["endpointPrefix"])))
         f.write("  json_version = %s,\n" % lua_str(meta["jsonVersion"]))
+        f.write("  error_values = %s,\n" % em.expr(errors_map, shared))
         f.write("  operations = {\n")
         for r in rows:
             f.write("  " + r.replace("\n", "\n  ") + "\n")

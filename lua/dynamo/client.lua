@@ -1,0 +1,183 @@
+--- The client: one request path for every DynamoDB operation. Methods are
+--- generated from the operation table (dynamo.operations), so
+--- db:put_item{...} and db:call("PutItem", {...}) are the same call.
+local core = require "dynamo.core"
+local api = require "dynamo.operations"
+local config = require "dynamo.config"
+local credentials = require "dynamo.credentials"
+local errors = require "dynamo.errors"
+
+local type, error, os_time, setmetatable = type, error, os.time, setmetatable
+
+local Client = {}
+Client.__index = Client
+Client.__name = "dynamo.client"
+
+local by_name = {}
+for _, op in ipairs(api.operations) do
+  op.target = api.target_prefix .. "." .. op.name
+  op.target_header = "X-Amz-Target: " .. op.target
+  by_name[op.name] = op
+end
+
+local CONTENT_TYPE = "Content-Type: application/x-amz-json-" .. api.json_version
+
+function Client:__tostring()
+  return "dynamo.client(" .. self.region .. ", " .. self.url .. ")"
+end
+
+-- Raises for what the caller wrote wrong: the argument is named and the
+-- error points at the caller's line. Level 4: check_params <- invoke <- method <- caller.
+local function check_params(op, params)
+  if params == nil then
+    params = {}
+  elseif type(params) ~= "table" then
+    error("bad argument #1 to '" .. op.method .. "' (table expected, got " .. type(params) .. ")", 4)
+  end
+  for _, name in ipairs(op.required) do
+    if params[name] == nil then
+      error("bad argument '" .. name .. "' to '" .. op.method .. "' (required)", 4)
+    end
+  end
+  for name, value in pairs(params) do
+    local want = op.members[name]
+    if want == nil then
+      error("bad argument '" .. tostring(name) .. "' to '" .. op.method .. "' (" .. op.name
+        .. " has no parameter of that name)", 4)
+    end
+    local got = type(value)
+    if got ~= want and not (want == "integer" and math.type(value) == "integer")
+        and not (want == "number" and got == "number") then
+      local detail = got
+      if want == "integer" and got == "number" then detail = "non-integer number" end
+      error("bad argument '" .. name .. "' to '" .. op.method .. "' (" .. want .. " expected, got "
+        .. detail .. ")", 4)
+    end
+  end
+  return params
+end
+
+-- The request path: encode, sign, send, decode. Returns the decoded
+-- response, or nil and an error value.
+local function invoke(self, op, params)
+  if getmetatable(self) ~= Client then
+    error("bad self to '" .. op.method .. "' (call it as db:" .. op.method .. "{...}, with a colon)", 3)
+  end
+  params = check_params(op, params)
+  local body = self.codec:encode(params, op.input)
+
+  local creds, cerr = self.credentials:get()
+  if not creds then
+    cerr.operation = cerr.operation or op.name
+    return nil, cerr
+  end
+  local auth, date = self.signer:sign_post(self.host, op.target, body, creds.access_key_id, creds.secret_access_key, creds.session_token, self.region, api.service, os_time())
+  local headers = { CONTENT_TYPE, op.target_header, self.host_header, "X-Amz-Date: " .. date, "Authorization: " .. auth }
+  if creds.session_token then
+    headers[6] = "X-Amz-Security-Token: " .. creds.session_token
+  end
+
+  local status, rheaders, rbody = self.transport:request("POST", self.url, headers, body)
+  if not status then
+    return nil, errors.transport(op.name, rheaders, rbody)
+  end
+  if status == 200 then
+    local result, derr = self.codec:decode(rbody, op.output)
+    if result == nil then
+      return nil, errors.bad_response(op.name, status, rheaders, "undecodable response body: " .. derr)
+    end
+    return result
+  end
+  -- An error body that is not JSON (a proxy's HTML page, say) still yields
+  -- an error value from the status and headers.
+  local decoded = self.codec:decode(rbody, api.error_values)
+  return nil, errors.service(op.name, status, rheaders, decoded)
+end
+
+for _, op in ipairs(api.operations) do
+  Client[op.method] = function(self, params)
+    return invoke(self, op, params)
+  end
+end
+
+--- db:call("PutItem", params): any operation by its DynamoDB name.
+function Client:call(name, params)
+  local op = by_name[name]
+  if not op then
+    error("bad argument #1 to 'call' (unknown DynamoDB operation '" .. tostring(name) .. "')", 2)
+  end
+  return invoke(self, op, params)
+end
+
+--- Releases the connection. Later calls return a ClientClosed error.
+function Client:close()
+  if self.transport.close then self.transport:close() end
+end
+
+local M = {}
+
+local function opt(opts, name, want)
+  local v = opts[name]
+  if v ~= nil and type(v) ~= want then
+    error("bad argument '" .. name .. "' to 'dynamo.new' (" .. want .. " expected, got " .. type(v) .. ")", 3)
+  end
+  return v
+end
+
+--- dynamo.new{ region=, endpoint=, credentials=, numbers=, timeout=, connect_timeout=,
+---             verify=, cafile=, capath=, proxy=, transport= }
+function M.new(opts)
+  if opts == nil then opts = {} end
+  if type(opts) ~= "table" then
+    error("bad argument #1 to 'dynamo.new' (table expected, got " .. type(opts) .. ")", 2)
+  end
+  for _, name in ipairs { "region", "endpoint", "numbers", "cafile", "capath", "proxy" } do
+    opt(opts, name, "string")
+  end
+  for _, name in ipairs { "timeout", "connect_timeout" } do opt(opts, name, "number") end
+  opt(opts, "verify", "boolean")
+
+  local region = config.region(opts)
+  local url, custom = config.endpoint(opts, region or "us-east-1")
+  if not region then
+    if not custom then
+      error("dynamo.new: no region (pass region = \"us-east-1\" or the like, or set AWS_REGION)", 2)
+    end
+    -- Local emulators accept any region; sign for the common default.
+    region = "us-east-1"
+  end
+  local endpoint, msg = config.parse_endpoint(url)
+  if not endpoint then
+    error("bad argument 'endpoint' to 'dynamo.new' (" .. msg .. ")", 2)
+  end
+
+  local transport = opts.transport
+  if transport == nil then
+    transport = core.http {
+      timeout = opts.timeout,
+      connect_timeout = opts.connect_timeout,
+      verify = opts.verify,
+      cafile = opts.cafile,
+      capath = opts.capath,
+      proxy = opts.proxy,
+    }
+  elseif type(transport) ~= "table" and type(transport) ~= "userdata" or not transport.request then
+    error("bad argument 'transport' to 'dynamo.new' (expected an object with a request method)", 2)
+  end
+
+  return setmetatable({
+    region = region,
+    url = endpoint.url,
+    host = endpoint.host,
+    host_header = "Host: " .. endpoint.host,
+    codec = core.codec { numbers = opts.numbers },
+    signer = core.signer(),
+    credentials = credentials.resolve(opts.credentials),
+    transport = transport,
+  }, Client)
+end
+
+M.Client = Client
+M.by_name = by_name
+
+return M
