@@ -1,0 +1,59 @@
+-- Documentation coverage: every public function has a section in docs/
+-- with a Lua example that mentions it, and every example compiles.
+local dynamo = require "dynamo"
+local client = require "dynamo.client"
+
+local function read(path)
+  local f = assert(io.open(path))
+  local s = f:read("a")
+  f:close()
+  return s
+end
+
+local docs = read("docs/reference.md") .. "\n" .. read("docs/operations.md") .. "\n#"
+
+-- Section text under a "### <title>" heading whose title starts with `name(` or is `name`.
+local function section(name)
+  for title, body in docs:gmatch("\n### ([^\n]+)\n(.-)\n#") do
+    if title == name or title:sub(1, #name + 1) == name .. "(" then return body end
+  end
+end
+
+local public = {}
+for k, v in pairs(dynamo) do
+  if type(v) == "function" or k == "null" then public[#public + 1] = "dynamo." .. k end
+end
+for k, v in pairs(dynamo.credentials) do
+  if type(v) == "function" then public[#public + 1] = "dynamo.credentials." .. k end
+end
+for k, v in pairs(client.Client) do
+  if type(v) == "function" and not k:match("^__") then public[#public + 1] = "db:" .. k end
+end
+table.sort(public)
+
+describe("docs", function()
+  it("cover a known number of public functions", function()
+    -- 57 operations + call + close, 7 module functions and null, 5 credentials functions.
+    assert.are.equal(57 + 2 + 8 + 5, #public)
+  end)
+
+  for _, name in ipairs(public) do
+    it("document " .. name .. " with an example", function()
+      local body = section(name)
+      assert(body, "no '### " .. name .. "' section in docs/")
+      local example = body:match("```lua\n(.-)```")
+      assert(example, "the section on " .. name .. " has no lua example")
+      local short = name:match("[.:]([%w_]+)$")
+      assert(example:find(short, 1, true), "the example for " .. name .. " does not use it")
+    end)
+  end
+
+  it("have examples that compile", function()
+    local n = 0
+    for code in docs:gmatch("```lua\n(.-)```") do
+      n = n + 1
+      assert(load(code, "example", "t"), "example does not compile:\n" .. code)
+    end
+    assert.is_true(n >= #public)
+  end)
+end)
