@@ -153,7 +153,8 @@ function M.new(opts)
 
   local transport = opts.transport
   if transport == nil then
-    transport = core.http {
+    local kind, msg
+    transport, kind, msg = core.http {
       timeout = opts.timeout,
       connect_timeout = opts.connect_timeout,
       verify = opts.verify,
@@ -161,6 +162,9 @@ function M.new(opts)
       capath = opts.capath,
       proxy = opts.proxy,
     }
+    if not transport then
+      error("dynamo.new: cannot start the HTTP client (" .. kind .. "): " .. msg, 2)
+    end
   elseif type(transport) ~= "table" and type(transport) ~= "userdata" or not transport.request then
     error("bad argument 'transport' to 'dynamo.new' (expected an object with a request method)", 2)
   end

@@ -1,0 +1,496 @@
+-- core.http (src/http_curl.c) and core.crc32 (src/crc32.c), against the real
+-- test servers (.cache/servers.env), loopback sockets, and the fault proxy
+-- (spec/support/fault_proxy.js).
+local core = require "dynamo.core"
+local socket = require "socket"
+
+-- The servers' base URLs. Raises when they are not running, so nothing here
+-- can pass by testing nothing.
+local function servers()
+  local path = os.getenv("DYNAMO_SERVERS_ENV") or ".cache/servers.env"
+  local f = io.open(path)
+  if not f then
+    error("no test servers: " .. path .. " is missing (run `.ci/servers start` or `.ci/test`)", 0)
+  end
+  local env = {}
+  for line in f:lines() do
+    local k, v = line:match("^([%w_]+)=(.*)$")
+    if k then env[k] = v end
+  end
+  f:close()
+  for _, k in ipairs { "DYNAMO_TEST_LOCAL", "DYNAMO_TEST_DYNALITE" } do
+    if not env[k] then error("no test servers: " .. k .. " is not set in " .. path, 0) end
+  end
+  return { ["DynamoDB Local"] = env.DYNAMO_TEST_LOCAL, dynalite = env.DYNAMO_TEST_DYNALITE }
+end
+
+-- ListTables with an Authorization header the emulators accept without
+-- checking the signature, so both answer 200 with an x-amz-crc32.
+local LIST_TABLES = {
+  "Content-Type: application/x-amz-json-1.0",
+  "X-Amz-Target: DynamoDB_20120810.ListTables",
+  "X-Amz-Date: 20150830T123600Z",
+  "Authorization: AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20150830/us-east-1/dynamodb/aws4_request, "
+    .. "SignedHeaders=host;x-amz-date, Signature=0",
+}
+
+-- A loopback port nothing listens on (bound, then released).
+local function free_port()
+  local s = assert(socket.bind("127.0.0.1", 0))
+  local _, port = s:getsockname()
+  s:close()
+  return tonumber(port)
+end
+
+-- Fault proxies started by a test; after_each kills them by PID.
+local procs = {}
+
+local function proxy(mode, extra)
+  local cmd = "echo $$; exec env -u LD_PRELOAD node spec/support/fault_proxy.js --mode " .. mode
+    .. " --target " .. servers()["DynamoDB Local"] .. " --parent-pid $PPID " .. (extra or "")
+  local f = assert(io.popen(cmd))
+  local p = { f = f, pid = f:read("l") }
+  procs[#procs + 1] = p
+  local line = f:read("l")
+  local port = line and line:match("^listening (%d+)$")
+  assert(p.pid and port, "fault proxy did not start (" .. cmd .. "): " .. tostring(line))
+  return "http://127.0.0.1:" .. port .. "/"
+end
+
+local function stop_procs()
+  for i = #procs, 1, -1 do
+    local p = procs[i]
+    if p.pid and p.pid:match("^%d+$") then os.execute("kill " .. p.pid .. " 2>/dev/null") end
+    p.f:close()
+    procs[i] = nil
+  end
+end
+
+-- Bitwise CRC32, to check the sliced table version against.
+local function slow_crc32(s)
+  local c = 0xFFFFFFFF
+  for i = 1, #s do
+    c = c ~ s:byte(i)
+    for _ = 1, 8 do
+      c = (c & 1 == 1) and (0xEDB88320 ~ (c >> 1)) or (c >> 1)
+    end
+  end
+  return c ~ 0xFFFFFFFF
+end
+
+describe("core.crc32", function()
+  it("matches the known vectors", function()
+    assert.equal(0, core.crc32(""))
+    assert.equal(0xCBF43926, core.crc32("123456789"))
+    assert.equal(0xE8B7BE43, core.crc32("a"))
+    assert.equal(0x414FA339, core.crc32("The quick brown fox jumps over the lazy dog"))
+  end)
+
+  it("matches real DynamoDB responses and their x-amz-crc32 headers", function()
+    assert.equal(1315925753, core.crc32('{"TableNames":[]}'))
+    assert.equal(2088342776, core.crc32('{"__type":"com.amazon.coral.service#MissingAuthenticationTokenException",'
+      .. '"message":"Request is missing Authentication Token"}'))
+  end)
+
+  it("agrees with a bitwise CRC32 at every length and alignment", function()
+    local s = {}
+    for i = 1, 300 do s[i] = string.char((i * 73 + 11) % 256) end
+    s = table.concat(s)
+    for len = 0, 40 do
+      for start = 1, 9 do
+        local piece = s:sub(start, start + len - 1)
+        assert.equal(slow_crc32(piece), core.crc32(piece))
+      end
+    end
+    assert.equal(slow_crc32(s), core.crc32(s))
+  end)
+
+  it("raises for a non-string", function()
+    assert.has_error(function() core.crc32(12) end, "bad argument 's' to 'crc32' (string expected, got number)")
+  end)
+end)
+
+describe("core.http", function()
+  after_each(stop_procs)
+
+  describe("against the test servers", function()
+    for _, name in ipairs { "DynamoDB Local", "dynalite" } do
+      it("POSTs to " .. name .. " and returns status, lower-case headers and body", function()
+        local c = core.http()
+        local status, headers, body = c:request("POST", servers()[name] .. "/", LIST_TABLES, "{}")
+        assert(status, tostring(headers) .. ": " .. tostring(body))
+        assert.equal("integer", math.type(status))
+        assert.equal(200, status)
+        for k in pairs(headers) do assert.equal(k:lower(), k) end
+        assert.equal("application/x-amz-json-1.0", headers["content-type"])
+        -- Present, and verified by the client (a mismatch would have failed).
+        assert.equal(tostring(core.crc32(body)), headers["x-amz-crc32"])
+        assert.truthy(body:find('"TableNames"', 1, true), body)
+        c:close()
+      end)
+
+      it("keeps the connection to " .. name .. " alive across requests", function()
+        local c = core.http()
+        for _ = 1, 5 do
+          local status, err = c:request("POST", servers()[name] .. "/", LIST_TABLES, "{}")
+          assert.equal(200, status, err)
+        end
+        assert.same({ connects = 1, requests = 5 }, c:stats())
+      end)
+    end
+
+    it("returns an unsigned request's 400 and error body as a response", function()
+      local c = core.http()
+      local status, headers, body = c:request("POST", servers().dynalite .. "/",
+        { LIST_TABLES[1], LIST_TABLES[2] }, "{}")
+      assert.equal(400, status)
+      assert.truthy(headers["x-amzn-requestid"])
+      assert.truthy(body:find("MissingAuthenticationToken", 1, true), body)
+    end)
+  end)
+
+  describe("failures are values", function()
+    it("connection refused -> connect, naming host:port", function()
+      local port = free_port()
+      local c = core.http()
+      local ok, kind, msg = c:request("POST", "http://127.0.0.1:" .. port .. "/", LIST_TABLES, "{}")
+      assert.is_nil(ok)
+      assert.equal("connect", kind)
+      assert.truthy(msg:find("127.0.0.1:" .. port, 1, true), msg)
+      assert.equal(1, c:stats().requests)
+    end)
+
+    it("never puts header values or URL passwords in messages", function()
+      local port = free_port()
+      local c = core.http()
+      local _, _, msg = c:request("POST", "http://user:hunter2@127.0.0.1:" .. port .. "/?X-Amz-Signature=s3cret",
+        { "Authorization: AWS4 top-secret" }, "{}")
+      assert.truthy(msg:find("request to 127.0.0.1:" .. port .. " failed: ", 1, true), msg)
+      assert.falsy(msg:find("top-secret", 1, true), msg)
+      assert.falsy(msg:find("hunter2", 1, true), msg)
+      assert.falsy(msg:find("s3cret", 1, true), msg)
+    end)
+
+    it("a server that never answers -> timeout, on time", function()
+      -- The kernel completes the handshake for a listening socket, so the
+      -- request is sent and then nothing comes back.
+      local srv = assert(socket.bind("127.0.0.1", 0))
+      local _, port = srv:getsockname()
+      local c = core.http { timeout = 0.3 }
+      local t0 = socket.gettime()
+      local ok, kind, msg = c:request("POST", "http://127.0.0.1:" .. port .. "/", LIST_TABLES, "{}")
+      local elapsed = socket.gettime() - t0
+      srv:close()
+      assert.is_nil(ok)
+      assert.equal("timeout", kind)
+      assert.truthy(msg:find("127.0.0.1:" .. port, 1, true), msg)
+      assert.is_true(elapsed >= 0.25 and elapsed < 1.0, "took " .. elapsed .. " s")
+    end)
+
+    it("TLS to a plain-HTTP port -> tls", function()
+      local url = servers()["DynamoDB Local"]:gsub("^http:", "https:") .. "/"
+      local ok, kind, msg = core.http():request("POST", url, LIST_TABLES, "{}")
+      assert.is_nil(ok)
+      assert.equal("tls", kind)
+      assert.truthy(msg:find(url:match("//([^/]+)"), 1, true), msg)
+    end)
+
+    it("a malformed URL or another scheme -> url", function()
+      local c = core.http()
+      local ok, kind, msg = c:request("GET", "ftp://user:pw@127.0.0.1:21/file?token=x")
+      assert.is_nil(ok)
+      assert.equal("url", kind)
+      assert.truthy(msg:find("bad URL 'ftp://127.0.0.1:21/file'", 1, true), msg)
+      ok, kind = c:request("GET", "file:///etc/passwd")
+      assert.equal("url", kind)
+      ok, kind = c:request("GET", "http://")
+      assert.is_nil(ok)
+      assert.equal("url", kind)
+    end)
+
+    it("after close -> closed; close is idempotent", function()
+      local c = core.http()
+      assert.equal("dynamo.http (open)", tostring(c))
+      c:close()
+      c:close()
+      assert.equal("dynamo.http (closed)", tostring(c))
+      local ok, kind, msg = c:request("POST", servers().dynalite .. "/", LIST_TABLES, "{}")
+      assert.is_nil(ok)
+      assert.equal("closed", kind)
+      assert.equal("the HTTP client is closed", msg)
+    end)
+  end)
+
+  describe("through the fault proxy", function()
+    it("pass: forwards a verified response", function()
+      local url = proxy("pass")
+      local c = core.http()
+      local status, headers, body = c:request("POST", url, LIST_TABLES, "{}")
+      assert.equal(200, status, headers)
+      assert.equal(tostring(core.crc32(body)), headers["x-amz-crc32"])
+    end)
+
+    it("crc32: a corrupted x-amz-crc32 -> crc32", function()
+      local url = proxy("crc32")
+      local ok, kind, msg = core.http():request("POST", url, LIST_TABLES, "{}")
+      assert.is_nil(ok)
+      assert.equal("crc32", kind)
+      local says, has = msg:match("^response CRC32 mismatch: header says (%d+), body has (%d+)$")
+      assert.truthy(says, msg)
+      assert.equal((tonumber(has) + 1) & 0xFFFFFFFF, tonumber(says))
+    end)
+
+    it("reset -> io, and the client recovers on a new connection", function()
+      local c = core.http()
+      local url = proxy("reset", "--count 1")
+      local ok, kind, msg = c:request("POST", url, LIST_TABLES, "{}")
+      assert.is_nil(ok)
+      assert.equal("io", kind)
+      assert.truthy(msg:find("request to 127.0.0.1:", 1, true), msg)
+      local status, err = c:request("POST", url, LIST_TABLES, "{}")
+      assert.equal(200, status, err)
+      assert.same({ connects = 2, requests = 2 }, c:stats())
+    end)
+
+    it("hang -> timeout", function()
+      local url = proxy("hang")
+      local t0 = socket.gettime()
+      local ok, kind = core.http { timeout = 0.2 }:request("POST", url, LIST_TABLES, "{}")
+      assert.is_nil(ok)
+      assert.equal("timeout", kind)
+      assert.is_true(socket.gettime() - t0 < 1)
+    end)
+
+    it("delay: slower than the timeout -> timeout, faster -> success", function()
+      local url = proxy("delay=150")
+      local ok, kind = core.http { timeout = 0.05 }:request("POST", url, LIST_TABLES, "{}")
+      assert.is_nil(ok)
+      assert.equal("timeout", kind)
+      local status, err = core.http { timeout = 2 }:request("POST", url, LIST_TABLES, "{}")
+      assert.equal(200, status, err)
+    end)
+
+    it("status=503 --count 1: an injected error, then the real answer", function()
+      local url = proxy("status=503", "--count 1")
+      local c = core.http()
+      local status, headers, body = c:request("POST", url, LIST_TABLES, "{}")
+      assert.equal(503, status)
+      assert.equal(tostring(core.crc32(body)), headers["x-amz-crc32"])
+      assert.equal('{"__type":"com.amazonaws.dynamodb.v20120810#ThrottlingException","message":"injected"}', body)
+      status = c:request("POST", url, LIST_TABLES, "{}")
+      assert.equal(200, status)
+      assert.equal(1, c:stats().connects)
+    end)
+  end)
+
+  describe("requests and responses (echo server)", function()
+    local c, url
+    before_each(function()
+      url = proxy("echo")
+      c = core.http()
+    end)
+
+    local function echo(method, headers, body)
+      local status, rheaders, rbody = c:request(method, url, headers, body)
+      assert.equal(200, status, rheaders)
+      return rbody, rheaders
+    end
+
+    it("sends the method, headers and body, and nothing unasked", function()
+      local body = echo("POST", { "X-One: 1", "X-Two: two words" }, "hello\0world")
+      assert.truthy(body:find('"method":"POST"', 1, true), body)
+      assert.truthy(body:find('"X-One","1","X-Two","two words"', 1, true), body)
+      assert.truthy(body:find('"bodyLength":11', 1, true), body)
+      assert.falsy(body:lower():find('"accept-encoding"', 1, true), body)
+      assert.falsy(body:lower():find('"expect"', 1, true), body)
+    end)
+
+    it("switches methods on the reused handle", function()
+      local body = echo("PUT", nil, "put-body")
+      assert.truthy(body:find('"method":"PUT"', 1, true), body)
+      assert.truthy(body:find('"body":"put-body"', 1, true), body)
+      body = echo("GET")
+      assert.truthy(body:find('"method":"GET"', 1, true), body)
+      assert.truthy(body:find('"bodyLength":0', 1, true), body)
+      body = echo("DELETE")
+      assert.truthy(body:find('"method":"DELETE"', 1, true), body)
+      body = echo("POST")
+      assert.truthy(body:find('"method":"POST"', 1, true), body)
+      assert.truthy(body:lower():find('"content-length","0"', 1, true), body)
+      local rbody, rheaders = echo("HEAD")
+      assert.equal("", rbody)
+      assert.truthy(rheaders["x-amz-crc32"])
+      body = echo("POST", nil, "{}")
+      assert.truthy(body:find('"method":"POST"', 1, true), body)
+      assert.truthy(body:find('"body":"{}"', 1, true), body)
+      assert.same({ connects = 1, requests = 6 }, c:stats())
+    end)
+
+    it("joins repeated headers and trims values", function()
+      local _, h = echo("GET")
+      assert.equal("one, two", h["x-echo-dup"])
+      assert.equal("padded value", h["x-echo-padded"])
+      assert.equal("application/json", h["content-type"])
+    end)
+
+    it("sends a body over 1 MiB at once (no Expect: 100-continue) and reuses buffers", function()
+      local big = string.rep("0123456789abcdef", 2 ^ 16 * 2) -- 2 MiB
+      local t0 = socket.gettime()
+      local body = echo("POST", { "Content-Type: application/octet-stream" }, big)
+      assert.is_true(socket.gettime() - t0 < 0.9, "waited for 100-continue?")
+      assert.truthy(body:find('"bodyLength":' .. #big, 1, true))
+      assert.falsy(body:lower():find('"expect"', 1, true))
+      body = echo("POST", nil, "small")
+      assert.truthy(body:find('"body":"small"', 1, true), body)
+    end)
+
+    it("sends the user agent it was given", function()
+      c = core.http { user_agent = "dynamo-test/1.0" }
+      local body = echo("GET")
+      assert.truthy(body:find('"User-Agent","dynamo-test/1.0"', 1, true), body)
+    end)
+  end)
+
+  describe("options", function()
+    it("accepts every option", function()
+      local c = core.http {
+        connect_timeout = 0.5, timeout = 2, verify = false, cafile = "/nonexistent.pem",
+        capath = "/nonexistent", proxy = "", tcp_keepalive = false, user_agent = "x",
+      }
+      local status, err = c:request("POST", servers().dynalite .. "/", LIST_TABLES, "{}")
+      assert.equal(200, status, err)
+    end)
+
+    it("accepts math.huge as no practical limit", function()
+      local c = core.http { timeout = math.huge, connect_timeout = math.huge }
+      local status, err = c:request("POST", servers().dynalite .. "/", LIST_TABLES, "{}")
+      assert.equal(200, status, err)
+    end)
+
+    it("a missing CA file makes HTTPS fail with tls, not a raise", function()
+      local c = core.http { cafile = "/nonexistent/ca.pem" }
+      local url = servers()["DynamoDB Local"]:gsub("^http:", "https:") .. "/"
+      local ok, kind = c:request("POST", url, LIST_TABLES, "{}")
+      assert.is_nil(ok)
+      assert.equal("tls", kind)
+    end)
+
+    it("garbage-collects open and closed clients", function()
+      for i = 1, 20 do
+        local c = core.http()
+        if i % 2 == 0 then c:close() end
+      end
+      collectgarbage()
+      collectgarbage()
+    end)
+  end)
+
+  describe("finalizers that use the client mid-request", function()
+    -- A finalizer may run during any allocation, including while a response
+    -- is being handed to Lua; the request must then fail cleanly, never read
+    -- buffers the nested call replaced (the ASan run checks that).
+    local function stress(on_gc)
+      local url = servers().dynalite .. "/"
+      local c = core.http()
+      local mt = { __gc = function() on_gc(c, url) end }
+      local results = {}
+      collectgarbage("incremental", 0, 100) -- collect all the time
+      local ok, err = pcall(function()
+        for _ = 1, 100 do
+          for _ = 1, 10 do setmetatable({}, mt) end
+          local status, headers, body = c:request("POST", url, LIST_TABLES, "{}")
+          if status then
+            assert.equal(200, status)
+            assert.equal(tostring(core.crc32(body)), headers["x-amz-crc32"])
+            results.ok = (results.ok or 0) + 1
+          else
+            results[headers] = (results[headers] or 0) + 1
+          end
+        end
+      end)
+      collectgarbage("incremental", 200, 100)
+      collectgarbage()
+      assert(ok, err)
+      return results
+    end
+
+    it("a nested request: success, or an io error value", function()
+      local results = stress(function(c, url) c:request("POST", url, LIST_TABLES, "{}") end)
+      for kind in pairs(results) do assert.truthy(kind == "ok" or kind == "io", kind) end
+      assert.truthy(results.ok)
+    end)
+
+    it("close: success until closed, then closed", function()
+      local results = stress(function(c) c:close() end)
+      for kind in pairs(results) do assert.truthy(kind == "ok" or kind == "closed", kind) end
+      assert.truthy(results.closed)
+    end)
+  end)
+
+  describe("bad arguments raise", function()
+    local cases = {
+      { "opts", function() core.http("fast") end,
+        "bad argument 'opts' to 'http' (table expected, got string)" },
+      { "unknown option", function() core.http { timout = 1 } end,
+        "bad argument 'opts' to 'http' (unknown option 'timout')" },
+      { "option name", function() core.http { 1 } end,
+        "bad argument 'opts' to 'http' (option names must be strings, got number)" },
+      { "timeout type", function() core.http { timeout = "1" } end,
+        "bad argument 'timeout' to 'http' (positive number expected, got string)" },
+      { "timeout zero", function() core.http { timeout = 0 } end,
+        "bad argument 'timeout' to 'http' (positive number expected, got 0)" },
+      { "timeout NaN", function() core.http { timeout = 0 / 0 } end,
+        "bad argument 'timeout' to 'http' (positive number expected, got " .. tostring(0 / 0) .. ")" },
+      { "connect_timeout type", function() core.http { connect_timeout = true } end,
+        "bad argument 'connect_timeout' to 'http' (positive number expected, got boolean)" },
+      { "connect_timeout negative", function() core.http { connect_timeout = -1 } end,
+        "bad argument 'connect_timeout' to 'http' (positive number expected, got -1)" },
+      { "verify", function() core.http { verify = "yes" } end,
+        "bad argument 'verify' to 'http' (boolean expected, got string)" },
+      { "tcp_keepalive", function() core.http { tcp_keepalive = 1 } end,
+        "bad argument 'tcp_keepalive' to 'http' (boolean expected, got number)" },
+      { "cafile", function() core.http { cafile = true } end,
+        "bad argument 'cafile' to 'http' (string expected, got boolean)" },
+      { "cafile zero byte", function() core.http { cafile = "a\0b" } end,
+        "bad argument 'cafile' to 'http' (string contains a zero byte)" },
+      { "capath", function() core.http { capath = {} } end,
+        "bad argument 'capath' to 'http' (string expected, got table)" },
+      { "proxy", function() core.http { proxy = 8080 } end,
+        "bad argument 'proxy' to 'http' (string expected, got number)" },
+      { "user_agent", function() core.http { user_agent = false } end,
+        "bad argument 'user_agent' to 'http' (string expected, got boolean)" },
+      { "self", function() core.http().request({}, "GET", "http://x/") end,
+        "bad argument 'self' to 'request' (dynamo.http expected, got table)" },
+      { "method type", function() core.http():request(nil, "http://x/") end,
+        "bad argument 'method' to 'request' (string expected, got nil)" },
+      { "method token", function() core.http():request("GET /evil HTTP/1.1\r\n", "http://x/") end,
+        "bad argument 'method' to 'request' (HTTP method token expected)" },
+      { "url type", function() core.http():request("GET", 42) end,
+        "bad argument 'url' to 'request' (string expected, got number)" },
+      { "url zero byte", function() core.http():request("GET", "http://x/\0y") end,
+        "bad argument 'url' to 'request' (string contains a zero byte)" },
+      { "headers type", function() core.http():request("GET", "http://x/", "Accept: */*") end,
+        "bad argument 'headers' to 'request' (table expected, got string)" },
+      { "headers entry", function() core.http():request("GET", "http://x/", { "A: b", 5 }) end,
+        "bad argument 'headers[2]' to 'request' (string expected, got number)" },
+      { "header injection", function() core.http():request("GET", "http://x/", { "A: b\r\nX-Evil: 1" }) end,
+        "bad argument 'headers[1]' to 'request' (header contains CR, LF or a zero byte)" },
+      { "body", function() core.http():request("POST", "http://x/", nil, { "{}" }) end,
+        "bad argument 'body' to 'request' (string expected, got table)" },
+      { "stats self", function() core.http().stats(1) end,
+        "bad argument 'self' to 'stats' (dynamo.http expected, got number)" },
+    }
+    for _, case in ipairs(cases) do
+      it(case[1], function()
+        assert.has_error(case[2], case[3])
+      end)
+    end
+
+    it("raise even on a closed client", function()
+      local c = core.http()
+      c:close()
+      assert.has_error(function() c:request("GET", nil) end,
+        "bad argument 'url' to 'request' (string expected, got nil)")
+    end)
+  end)
+end)
