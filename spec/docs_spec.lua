@@ -10,12 +10,26 @@ local function read(path)
   return s
 end
 
-local docs = read("docs/reference.md") .. "\n" .. read("docs/operations.md") .. "\n#"
+local docs = read("docs/reference.md") .. "\n" .. read("docs/operations.md")
 
--- Section text under a "### <title>" heading whose title starts with `name(` or is `name`.
+-- The text of each "### <title>" section, up to the next heading.
+local sections = {}
+do
+  local pos = 1
+  while true do
+    local s, e, title = docs:find("\n### ([^\n]+)\n", pos)
+    if not s then break end
+    local next_heading = docs:find("\n#", e) or #docs
+    sections[#sections + 1] = { title = title, body = docs:sub(e + 1, next_heading) }
+    pos = e
+  end
+end
+
+-- The section whose title is `name` or starts with `name(`.
 local function section(name)
-  for title, body in docs:gmatch("\n### ([^\n]+)\n(.-)\n#") do
-    if title == name or title:sub(1, #name + 1) == name .. "(" then return body end
+  for _, sec in ipairs(sections) do
+    local t = sec.title
+    if t == name or t:sub(1, #name + 1) == name .. "(" then return sec.body end
   end
 end
 

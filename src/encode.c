@@ -587,7 +587,17 @@ static int enc_table(enc *e, int idx, int map, int depth)
         if (r < 0)
             return r;
         if (r == C_EMPTY && t == T_PLAIN) {
-            ADD_LIT(e, "{}");
+            /* The API model marks list members with "[]": {} there is []. */
+            int list = 0;
+            if (map) {
+                lua_pushliteral(L, "[]");
+                list = lua_rawget(L, map) != LUA_TNIL;
+                lua_pop(L, 1);
+            }
+            if (list)
+                ADD_LIT(e, "[]");
+            else
+                ADD_LIT(e, "{}");
             return 0;
         }
         if (r == C_OBJECT) {

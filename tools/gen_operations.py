@@ -159,7 +159,9 @@ def error_value_map(model):
     return merged or None
 
 
-def value_map(shapes, name, stack=()):
+def value_map(shapes, name, stack=(), lists=False):
+    """lists: also mark list-shaped members that hold no AttributeValue
+    ({"[]": {}}), so the encoder sends an empty Lua table there as []."""
     if name == "AttributeValue":
         return "V"
     if name in stack:
@@ -170,15 +172,17 @@ def value_map(shapes, name, stack=()):
     if kind == "structure":
         members = {}
         for member, ref in shape.get("members", {}).items():
-            sub = value_map(shapes, ref["shape"], stack)
+            sub = value_map(shapes, ref["shape"], stack, lists)
             if sub is not None:
                 members[member] = sub
         return members or None
     if kind == "list":
-        sub = value_map(shapes, shape["member"]["shape"], stack)
+        sub = value_map(shapes, shape["member"]["shape"], stack, lists)
+        if sub is None and lists:
+            sub = {}
         return {"[]": sub} if sub is not None else None
     if kind == "map":
-        sub = value_map(shapes, shape["value"]["shape"], stack)
+        sub = value_map(shapes, shape["value"]["shape"], stack, lists)
         return {"{}": sub} if sub is not None else None
     return None
 
@@ -237,7 +241,7 @@ def main():
             "summary": summary(op.get("documentation")),
             "required": shapes[inp].get("required", []) if inp else [],
             "members": member_types(shapes, inp) if inp else {},
-            "input": value_map(shapes, inp) if inp else None,
+            "input": value_map(shapes, inp, lists=True) if inp else None,
             "output": value_map(shapes, out) if out else None,
         })
 

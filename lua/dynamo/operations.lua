@@ -9,9 +9,9 @@ local S2 = { ["Parameters"] = S1 }
 local S3 = { ["[]"] = S2 }
 local S4 = { ["{}"] = V }
 local S5 = { ["Item"] = S4 }
-local S6 = { ["[]"] = S4 }
-local S7 = { ["Keys"] = S6 }
-local S8 = { ["{}"] = S7 }
+local S6 = {  }
+local S7 = { ["[]"] = S6 }
+local S8 = { ["[]"] = S4 }
 local S9 = { ["Key"] = S4 }
 local S10 = { ["DeleteRequest"] = S9, ["PutRequest"] = S5 }
 local S11 = { ["[]"] = S10 }
@@ -19,22 +19,27 @@ local S12 = { ["{}"] = S11 }
 local S13 = { ["ItemCollectionKey"] = S4 }
 local S14 = { ["[]"] = S13 }
 local S15 = { ["{}"] = S14 }
-local S16 = { ["AttributeValueList"] = S1, ["Value"] = V }
-local S17 = { ["{}"] = S16 }
-local S18 = { ["Attributes"] = S4, ["ItemCollectionMetrics"] = S13 }
-local S19 = { ["Items"] = S6, ["LastEvaluatedKey"] = S4 }
-local S20 = { ["[]"] = S5 }
-local S21 = { ["Responses"] = S20 }
-local S22 = { ["AttributeValueList"] = S1 }
-local S23 = { ["{}"] = S22 }
-local S24 = { ["ExpressionAttributeValues"] = S4, ["Key"] = S4 }
+local S16 = { ["NonKeyAttributes"] = S7 }
+local S17 = { ["KeySchema"] = S7, ["Projection"] = S16 }
+local S18 = { ["[]"] = S17 }
+local S19 = { ["AttributeValueList"] = S1, ["Value"] = V }
+local S20 = { ["{}"] = S19 }
+local S21 = { ["Attributes"] = S4, ["ItemCollectionMetrics"] = S13 }
+local S22 = { ["Items"] = S8, ["LastEvaluatedKey"] = S4 }
+local S23 = { ["[]"] = S5 }
+local S24 = { ["Responses"] = S23 }
+local S25 = { ["AttributeValueList"] = S1 }
+local S26 = { ["{}"] = S25 }
+local S27 = { ["GlobalSecondaryIndexOverride"] = S18, ["LocalSecondaryIndexOverride"] = S18 }
+local S28 = { ["ExpressionAttributeValues"] = S4, ["Key"] = S4 }
+local S29 = { ["GlobalSecondaryIndexes"] = S7 }
 
 return {
   api_version = "2012-08-10",
   target_prefix = "DynamoDB_20120810",
   service = "dynamodb",
   json_version = "1.0",
-  error_values = { ["CancellationReasons"] = S20, ["Item"] = S4 },
+  error_values = { ["CancellationReasons"] = S23, ["Item"] = S4 },
   operations = {
     {
       name = "BatchExecuteStatement",
@@ -51,8 +56,8 @@ return {
       summary = "The BatchGetItem operation returns the attributes of one or more items from one or more tables.",
       required = { "RequestItems" },
       members = { RequestItems = "table", ReturnConsumedCapacity = "string" },
-      input = { ["RequestItems"] = S8 },
-      output = { ["Responses"] = { ["{}"] = S6 }, ["UnprocessedKeys"] = S8 },
+      input = { ["RequestItems"] = { ["{}"] = { ["AttributesToGet"] = S7, ["Keys"] = S8 } } },
+      output = { ["Responses"] = { ["{}"] = S8 }, ["UnprocessedKeys"] = { ["{}"] = { ["Keys"] = S8 } } },
     },
     {
       name = "BatchWriteItem",
@@ -78,7 +83,7 @@ return {
       summary = "Creates a global table from an existing table.",
       required = { "GlobalTableName", "ReplicationGroup" },
       members = { GlobalTableName = "string", ReplicationGroup = "table" },
-      input = nil,
+      input = { ["ReplicationGroup"] = S7 },
       output = nil,
     },
     {
@@ -87,7 +92,7 @@ return {
       summary = "The CreateTable operation adds a new table to your account.",
       required = { "TableName" },
       members = { AttributeDefinitions = "table", BillingMode = "string", DeletionProtectionEnabled = "boolean", GlobalSecondaryIndexes = "table", GlobalTableSettingsReplicationMode = "string", GlobalTableSourceArn = "string", KeySchema = "table", LocalSecondaryIndexes = "table", OnDemandThroughput = "table", ProvisionedThroughput = "table", ResourcePolicy = "string", SSESpecification = "table", StreamSpecification = "table", TableClass = "string", TableName = "string", Tags = "table", WarmThroughput = "table" },
-      input = nil,
+      input = { ["AttributeDefinitions"] = S7, ["GlobalSecondaryIndexes"] = S18, ["KeySchema"] = S7, ["LocalSecondaryIndexes"] = S18, ["Tags"] = S7 },
       output = nil,
     },
     {
@@ -105,8 +110,8 @@ return {
       summary = "Deletes a single item in a table by primary key.",
       required = { "TableName", "Key" },
       members = { ConditionExpression = "string", ConditionalOperator = "string", Expected = "table", ExpressionAttributeNames = "table", ExpressionAttributeValues = "table", Key = "table", ReturnConsumedCapacity = "string", ReturnItemCollectionMetrics = "string", ReturnValues = "string", ReturnValuesOnConditionCheckFailure = "string", TableName = "string" },
-      input = { ["Expected"] = S17, ["ExpressionAttributeValues"] = S4, ["Key"] = S4 },
-      output = S18,
+      input = { ["Expected"] = S20, ["ExpressionAttributeValues"] = S4, ["Key"] = S4 },
+      output = S21,
     },
     {
       name = "DeleteResourcePolicy",
@@ -268,7 +273,7 @@ return {
       required = { "Statement" },
       members = { ConsistentRead = "boolean", Limit = "integer", NextToken = "string", Parameters = "table", ReturnConsumedCapacity = "string", ReturnValuesOnConditionCheckFailure = "string", Statement = "string" },
       input = S2,
-      output = S19,
+      output = S22,
     },
     {
       name = "ExecuteTransaction",
@@ -277,7 +282,7 @@ return {
       required = { "TransactStatements" },
       members = { ClientRequestToken = "string", ReturnConsumedCapacity = "string", TransactStatements = "table" },
       input = { ["TransactStatements"] = S3 },
-      output = S21,
+      output = S24,
     },
     {
       name = "ExportTableToPointInTime",
@@ -294,7 +299,7 @@ return {
       summary = "The GetItem operation returns a set of attributes for the item with the given primary key.",
       required = { "TableName", "Key" },
       members = { AttributesToGet = "table", ConsistentRead = "boolean", ExpressionAttributeNames = "table", Key = "table", ProjectionExpression = "string", ReturnConsumedCapacity = "string", TableName = "string" },
-      input = S9,
+      input = { ["AttributesToGet"] = S7, ["Key"] = S4 },
       output = S5,
     },
     {
@@ -312,7 +317,7 @@ return {
       summary = "Imports table data from an S3 bucket.",
       required = { "S3BucketSource", "InputFormat", "TableCreationParameters" },
       members = { ClientToken = "string", InputCompressionType = "string", InputFormat = "string", InputFormatOptions = "table", S3BucketSource = "table", TableCreationParameters = "table" },
-      input = nil,
+      input = { ["InputFormatOptions"] = { ["Csv"] = { ["HeaderList"] = S7 } }, ["TableCreationParameters"] = { ["AttributeDefinitions"] = S7, ["GlobalSecondaryIndexes"] = S18, ["KeySchema"] = S7 } },
       output = nil,
     },
     {
@@ -384,8 +389,8 @@ return {
       summary = "Creates a new item, or replaces an old item with a new item.",
       required = { "TableName", "Item" },
       members = { ConditionExpression = "string", ConditionalOperator = "string", Expected = "table", ExpressionAttributeNames = "table", ExpressionAttributeValues = "table", Item = "table", ReturnConsumedCapacity = "string", ReturnItemCollectionMetrics = "string", ReturnValues = "string", ReturnValuesOnConditionCheckFailure = "string", TableName = "string" },
-      input = { ["Expected"] = S17, ["ExpressionAttributeValues"] = S4, ["Item"] = S4 },
-      output = S18,
+      input = { ["Expected"] = S20, ["ExpressionAttributeValues"] = S4, ["Item"] = S4 },
+      output = S21,
     },
     {
       name = "PutResourcePolicy",
@@ -402,8 +407,8 @@ return {
       summary = "You must provide the name of the partition key attribute and a single value for that attribute.",
       required = { "TableName" },
       members = { AttributesToGet = "table", ConditionalOperator = "string", ConsistentRead = "boolean", ExclusiveStartKey = "table", ExpressionAttributeNames = "table", ExpressionAttributeValues = "table", FilterExpression = "string", IndexName = "string", KeyConditionExpression = "string", KeyConditions = "table", Limit = "integer", ProjectionExpression = "string", QueryFilter = "table", ReturnConsumedCapacity = "string", ScanIndexForward = "boolean", Select = "string", TableName = "string" },
-      input = { ["ExclusiveStartKey"] = S4, ["ExpressionAttributeValues"] = S4, ["KeyConditions"] = S23, ["QueryFilter"] = S23 },
-      output = S19,
+      input = { ["AttributesToGet"] = S7, ["ExclusiveStartKey"] = S4, ["ExpressionAttributeValues"] = S4, ["KeyConditions"] = S26, ["QueryFilter"] = S26 },
+      output = S22,
     },
     {
       name = "RestoreTableFromBackup",
@@ -411,7 +416,7 @@ return {
       summary = "Creates a new table from an existing backup.",
       required = { "TargetTableName", "BackupArn" },
       members = { BackupArn = "string", BillingModeOverride = "string", GlobalSecondaryIndexOverride = "table", LocalSecondaryIndexOverride = "table", OnDemandThroughputOverride = "table", ProvisionedThroughputOverride = "table", SSESpecificationOverride = "table", TargetTableName = "string" },
-      input = nil,
+      input = S27,
       output = nil,
     },
     {
@@ -420,7 +425,7 @@ return {
       summary = "Restores the specified table to the specified point in time within EarliestRestorableDateTime and LatestRestorableDateTime .",
       required = { "TargetTableName" },
       members = { BillingModeOverride = "string", GlobalSecondaryIndexOverride = "table", LocalSecondaryIndexOverride = "table", OnDemandThroughputOverride = "table", ProvisionedThroughputOverride = "table", RestoreDateTime = "number", SSESpecificationOverride = "table", SourceTableArn = "string", SourceTableName = "string", TargetTableName = "string", UseLatestRestorableTime = "boolean" },
-      input = nil,
+      input = S27,
       output = nil,
     },
     {
@@ -429,8 +434,8 @@ return {
       summary = "The Scan operation returns one or more items and item attributes by accessing every item in a table or a secondary index.",
       required = { "TableName" },
       members = { AttributesToGet = "table", ConditionalOperator = "string", ConsistentRead = "boolean", ExclusiveStartKey = "table", ExpressionAttributeNames = "table", ExpressionAttributeValues = "table", FilterExpression = "string", IndexName = "string", Limit = "integer", ProjectionExpression = "string", ReturnConsumedCapacity = "string", ScanFilter = "table", Segment = "integer", Select = "string", TableName = "string", TotalSegments = "integer" },
-      input = { ["ExclusiveStartKey"] = S4, ["ExpressionAttributeValues"] = S4, ["ScanFilter"] = S23 },
-      output = S19,
+      input = { ["AttributesToGet"] = S7, ["ExclusiveStartKey"] = S4, ["ExpressionAttributeValues"] = S4, ["ScanFilter"] = S26 },
+      output = S22,
     },
     {
       name = "TagResource",
@@ -438,7 +443,7 @@ return {
       summary = "Associate a set of tags with an Amazon DynamoDB resource.",
       required = { "ResourceArn", "Tags" },
       members = { ResourceArn = "string", Tags = "table" },
-      input = nil,
+      input = { ["Tags"] = S7 },
       output = nil,
     },
     {
@@ -448,7 +453,7 @@ return {
       required = { "TransactItems" },
       members = { ReturnConsumedCapacity = "string", TransactItems = "table" },
       input = { ["TransactItems"] = { ["[]"] = { ["Get"] = S9 } } },
-      output = S21,
+      output = S24,
     },
     {
       name = "TransactWriteItems",
@@ -456,7 +461,7 @@ return {
       summary = "TransactWriteItems is a synchronous write operation that groups up to 100 action requests.",
       required = { "TransactItems" },
       members = { ClientRequestToken = "string", ReturnConsumedCapacity = "string", ReturnItemCollectionMetrics = "string", TransactItems = "table" },
-      input = { ["TransactItems"] = { ["[]"] = { ["ConditionCheck"] = S24, ["Delete"] = S24, ["Put"] = { ["ExpressionAttributeValues"] = S4, ["Item"] = S4 }, ["Update"] = S24 } } },
+      input = { ["TransactItems"] = { ["[]"] = { ["ConditionCheck"] = S28, ["Delete"] = S28, ["Put"] = { ["ExpressionAttributeValues"] = S4, ["Item"] = S4 }, ["Update"] = S28 } } },
       output = { ["ItemCollectionMetrics"] = S15 },
     },
     {
@@ -465,7 +470,7 @@ return {
       summary = "Removes the association of tags from an Amazon DynamoDB resource.",
       required = { "ResourceArn", "TagKeys" },
       members = { ResourceArn = "string", TagKeys = "table" },
-      input = nil,
+      input = { ["TagKeys"] = S7 },
       output = nil,
     },
     {
@@ -492,7 +497,7 @@ return {
       summary = "Adds or removes replicas in the specified global table.",
       required = { "GlobalTableName", "ReplicaUpdates" },
       members = { GlobalTableName = "string", ReplicaUpdates = "table" },
-      input = nil,
+      input = { ["ReplicaUpdates"] = S7 },
       output = nil,
     },
     {
@@ -501,7 +506,7 @@ return {
       summary = "Updates settings for a global table.",
       required = { "GlobalTableName" },
       members = { GlobalTableBillingMode = "string", GlobalTableGlobalSecondaryIndexSettingsUpdate = "table", GlobalTableName = "string", GlobalTableProvisionedWriteCapacityAutoScalingSettingsUpdate = "table", GlobalTableProvisionedWriteCapacityUnits = "integer", ReplicaSettingsUpdate = "table" },
-      input = nil,
+      input = { ["GlobalTableGlobalSecondaryIndexSettingsUpdate"] = S7, ["ReplicaSettingsUpdate"] = { ["[]"] = { ["ReplicaGlobalSecondaryIndexSettingsUpdate"] = S7 } } },
       output = nil,
     },
     {
@@ -510,8 +515,8 @@ return {
       summary = "Edits an existing item's attributes, or adds a new item to the table if it does not already exist.",
       required = { "TableName", "Key" },
       members = { AttributeUpdates = "table", ConditionExpression = "string", ConditionalOperator = "string", Expected = "table", ExpressionAttributeNames = "table", ExpressionAttributeValues = "table", Key = "table", ReturnConsumedCapacity = "string", ReturnItemCollectionMetrics = "string", ReturnValues = "string", ReturnValuesOnConditionCheckFailure = "string", TableName = "string", UpdateExpression = "string" },
-      input = { ["AttributeUpdates"] = { ["{}"] = { ["Value"] = V } }, ["Expected"] = S17, ["ExpressionAttributeValues"] = S4, ["Key"] = S4 },
-      output = S18,
+      input = { ["AttributeUpdates"] = { ["{}"] = { ["Value"] = V } }, ["Expected"] = S20, ["ExpressionAttributeValues"] = S4, ["Key"] = S4 },
+      output = S21,
     },
     {
       name = "UpdateKinesisStreamingDestination",
@@ -528,7 +533,7 @@ return {
       summary = "Modifies the provisioned throughput settings, global secondary indexes, or DynamoDB Streams settings for a given table.",
       required = { "TableName" },
       members = { AttributeDefinitions = "table", BillingMode = "string", DeletionProtectionEnabled = "boolean", GlobalSecondaryIndexUpdates = "table", GlobalTableSettingsReplicationMode = "string", GlobalTableWitnessUpdates = "table", MultiRegionConsistency = "string", OnDemandThroughput = "table", ProvisionedThroughput = "table", ReplicaUpdates = "table", SSESpecification = "table", StreamSpecification = "table", TableClass = "string", TableName = "string", WarmThroughput = "table" },
-      input = nil,
+      input = { ["AttributeDefinitions"] = S7, ["GlobalSecondaryIndexUpdates"] = { ["[]"] = { ["Create"] = S17 } }, ["GlobalTableWitnessUpdates"] = S7, ["ReplicaUpdates"] = { ["[]"] = { ["Create"] = S29, ["Update"] = S29 } } },
       output = nil,
     },
     {
@@ -537,7 +542,7 @@ return {
       summary = "Updates auto scaling settings on your global tables at once.",
       required = { "TableName" },
       members = { GlobalSecondaryIndexUpdates = "table", ProvisionedWriteCapacityAutoScalingUpdate = "table", ReplicaUpdates = "table", TableName = "string" },
-      input = nil,
+      input = { ["GlobalSecondaryIndexUpdates"] = S7, ["ReplicaUpdates"] = { ["[]"] = { ["ReplicaGlobalSecondaryIndexUpdates"] = S7 } } },
       output = nil,
     },
     {
