@@ -3,6 +3,7 @@
 local dynamo = require "dynamo"
 local servers = require "support.servers"
 local socket = require "socket"
+local fault_proxy = require "support.proxy"
 
 local creds = { access_key_id = "AKIDTEST", secret_access_key = "test-secret" }
 
@@ -225,5 +226,43 @@ describe("transport failures", function()
     local res, err = db:list_tables {}
     assert.is_nil(res)
     assert.are.equal("ClientClosed", err.code)
+  end)
+
+  describe("through a fault-injecting proxy", function()
+    after_each(fault_proxy.stop_all)
+
+    local function client_via(mode)
+      local url = fault_proxy.start(mode, servers.get("local").url)
+      return dynamo.new { region = "us-east-1", endpoint = url:sub(1, -2), credentials = creds }
+    end
+
+    it("returns a retryable CRC32Mismatch for a corrupted response", function()
+      local res, err = client_via("crc32"):list_tables {}
+      assert.is_nil(res)
+      assert.are.equal("CRC32Mismatch", err.code)
+      assert.is_true(err.retryable)
+      assert.are.equal("ListTables", err.operation)
+    end)
+
+    it("marks throttling as throttle and retryable", function()
+      local res, err = client_via("status=400"):list_tables {}
+      assert.is_nil(res)
+      assert.are.equal("ThrottlingException", err.code)
+      assert.are.equal(400, err.status)
+      assert.is_true(err.throttle)
+      assert.is_true(err.retryable)
+    end)
+
+    it("returns a retryable ConnectionError when the connection is reset", function()
+      local res, err = client_via("reset"):list_tables {}
+      assert.is_nil(res)
+      assert.are.equal("ConnectionError", err.code)
+      assert.is_true(err.retryable)
+    end)
+
+    it("works when the proxy passes traffic through", function()
+      local res = assert(client_via("pass"):list_tables {})
+      assert.is_table(res.TableNames)
+    end)
   end)
 end)

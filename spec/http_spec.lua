@@ -4,24 +4,12 @@
 local core = require "dynamo.core"
 local socket = require "socket"
 
--- The servers' base URLs. Raises when they are not running, so nothing here
--- can pass by testing nothing.
+local test_servers = require "support.servers"
+local fault_proxy = require "support.proxy"
+
+-- The servers' base URLs (raises when they are not running).
 local function servers()
-  local path = os.getenv("DYNAMO_SERVERS_ENV") or ".cache/servers.env"
-  local f = io.open(path)
-  if not f then
-    error("no test servers: " .. path .. " is missing (run `.ci/servers start` or `.ci/test`)", 0)
-  end
-  local env = {}
-  for line in f:lines() do
-    local k, v = line:match("^([%w_]+)=(.*)$")
-    if k then env[k] = v end
-  end
-  f:close()
-  for _, k in ipairs { "DYNAMO_TEST_LOCAL", "DYNAMO_TEST_DYNALITE" } do
-    if not env[k] then error("no test servers: " .. k .. " is not set in " .. path, 0) end
-  end
-  return { ["DynamoDB Local"] = env.DYNAMO_TEST_LOCAL, dynalite = env.DYNAMO_TEST_DYNALITE }
+  return { ["DynamoDB Local"] = test_servers.get("local").url, dynalite = test_servers.get("dynalite").url }
 end
 
 -- ListTables with an Authorization header the emulators accept without
@@ -42,29 +30,11 @@ local function free_port()
   return tonumber(port)
 end
 
--- Fault proxies started by a test; after_each kills them by PID.
-local procs = {}
-
 local function proxy(mode, extra)
-  local cmd = "echo $$; exec env -u LD_PRELOAD node spec/support/fault_proxy.js --mode " .. mode
-    .. " --target " .. servers()["DynamoDB Local"] .. " --parent-pid $PPID " .. (extra or "")
-  local f = assert(io.popen(cmd))
-  local p = { f = f, pid = f:read("l") }
-  procs[#procs + 1] = p
-  local line = f:read("l")
-  local port = line and line:match("^listening (%d+)$")
-  assert(p.pid and port, "fault proxy did not start (" .. cmd .. "): " .. tostring(line))
-  return "http://127.0.0.1:" .. port .. "/"
+  return fault_proxy.start(mode, servers()["DynamoDB Local"], extra)
 end
 
-local function stop_procs()
-  for i = #procs, 1, -1 do
-    local p = procs[i]
-    if p.pid and p.pid:match("^%d+$") then os.execute("kill " .. p.pid .. " 2>/dev/null") end
-    p.f:close()
-    procs[i] = nil
-  end
-end
+local stop_procs = fault_proxy.stop_all
 
 -- Bitwise CRC32, to check the sliced table version against.
 local function slow_crc32(s)
