@@ -45,13 +45,14 @@ local function check_params(op, params)
       error("bad argument '" .. tostring(name) .. "' to '" .. op.method .. "' (" .. op.name
         .. " has no parameter of that name)", 4)
     end
-    local got = type(value)
-    if got ~= want and not (want == "integer" and math.type(value) == "integer")
-        and not (want == "number" and got == "number") then
-      local detail = got
-      if want == "integer" and got == "number" then detail = "non-integer number" end
-      error("bad argument '" .. name .. "' to '" .. op.method .. "' (" .. want .. " expected, got "
-        .. detail .. ")", 4)
+    local got = math.type(value) or type(value)   -- "integer" | "float" | "string" | ...
+    if got ~= want and not (want == "number" and (got == "integer" or got == "float")) then
+      if got == "float" and want == "integer" then
+        got = "non-integer number"
+      elseif got == "float" or got == "integer" then
+        got = "number"
+      end
+      error("bad argument '" .. name .. "' to '" .. op.method .. "' (" .. want .. " expected, got " .. got .. ")", 4)
     end
   end
   return params

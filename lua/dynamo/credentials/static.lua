@@ -17,7 +17,7 @@ local function check_string(t, field)
   local v = t[field]
   if type(v) ~= "string" or v == "" then
     error("bad argument 'credentials." .. field .. "' (non-empty string expected, got "
-      .. (v == "" and "empty string" or type(v)) .. ")", 4)
+      .. (v == "" and "empty string" or type(v)) .. ")", 3)
   end
 end
 
