@@ -5,6 +5,7 @@ local cjson = require "cjson"
 local operations = require "dynamo.operations"
 
 local null = core.null
+local dec = core.decimal
 local V = "V"
 local ITEM = { ["{}"] = V }
 
@@ -93,8 +94,8 @@ describe("dynamo.core codec module", function()
   end)
 
   local option_errors = {
-    { "unknown numbers mode", { numbers = "decimal" }, 'codec option \'numbers\' must be "exact" or "float"' },
-    { "numbers not a string", { numbers = 1 }, 'codec option \'numbers\' must be "exact" or "float"' },
+    { "unknown numbers mode", { numbers = "big" }, 'codec option \'numbers\' must be "exact", "float" or "decimal"' },
+    { "numbers not a string", { numbers = 1 }, 'codec option \'numbers\' must be "exact", "float" or "decimal"' },
     { "array_mt not a table", { array_mt = "x" }, "codec option 'array_mt' must be a table" },
     { "unknown option", { nubmers = "exact" }, "unknown codec option 'nubmers'" },
   }
@@ -130,7 +131,9 @@ describe("encode AttributeValues", function()
     { "int64 min", math.mininteger, '{"N":"-9223372036854775808"}' },
     { "2^53+1 exactly", 9007199254740993, '{"N":"9007199254740993"}' },
     { "float 0.1", 0.1, '{"N":"0.1"}' },
-    { "float 1e300", 1e300, '{"N":"1e+300"}' },
+    { "float 1e125", 1e125, '{"N":"1e+125"}' },
+    { "float 1e-130", 1e-130, '{"N":"1e-130"}' },
+    { "float below 1e126", 9.99999999999999e125, '{"N":"9.99999999999999e+125"}' },
     { "float -0.0 as 0", -0.0, '{"N":"0"}' },
     { "integral float", 100.0, '{"N":"100"}' },
     { "float 0.1+0.2", 0.1 + 0.2, '{"N":"0.30000000000000004"}' },
@@ -142,8 +145,12 @@ describe("encode AttributeValues", function()
     { "float 1e20", 1e20, '{"N":"100000000000000000000"}' },
     { "integral float above 2^53, exactly", 2.0 ^ 60, '{"N":"1152921504606846976"}' },
     { "float 2^63", 2.0 ^ 63, '{"N":"9223372036854776000"}' },
-    { "largest double", 1.7976931348623157e308, '{"N":"1.7976931348623157e+308"}' },
-    { "smallest subnormal", 5e-324, '{"N":"5e-324"}' },
+    { "decimal", dec("123.45"), '{"N":"123.45"}' },
+    { "decimal with 38 digits", dec("-1234567890.1234567890123456789012345678"),
+      '{"N":"-1234567890.1234567890123456789012345678"}' },
+    { "decimal in E-notation", dec("1e-130"), '{"N":"1E-130"}' },
+    { "decimal zero", dec("-0.000"), '{"N":"0"}' },
+    { "number set with decimals", set({ 1, dec("0.1"), 2.5 }), '{"NS":["1","0.1","2.5"]}' },
     { "true", true, '{"BOOL":true}' },
     { "false", false, '{"BOOL":false}' },
     { "null", null, '{"NULL":true}' },
@@ -209,6 +216,11 @@ describe("encode plain JSON", function()
     { "float", 0.5, "0.5" },
     { "float -0.0", -0.0, "-0" },
     { "float 1e300", 1e300, "1e+300" },
+    { "float 5e-324", 5e-324, "5e-324" },
+    { "decimal as a JSON number", dec("12345678901234567890123456789012345678"),
+      "12345678901234567890123456789012345678" },
+    { "decimal in E-notation", dec("-1.5e-7"), "-1.5E-7" },
+    { "decimal in an array", { dec("0.1"), 1 }, "[0.1,1]" },
     { "true", true, "true" },
     { "false", false, "false" },
     { "null", null, "null" },
@@ -269,6 +281,23 @@ describe("encode errors", function()
     { "infinity", { Item = { n = math.huge } }, op("PutItem").input, "Item.n: NaN and infinity cannot be stored" },
     { "-infinity", { Item = { n = -math.huge } }, op("PutItem").input, "Item.n: NaN and infinity cannot be stored" },
     { "NaN in plain JSON", { Limit = 0 / 0 }, nil, "Limit: NaN and infinity cannot be stored" },
+    { "float above DynamoDB's range", { Item = { n = 1e126 } }, op("PutItem").input,
+      "Item.n: number 1E+126 is out of DynamoDB's range (magnitude 1E-130 to "
+      .. "9.9999999999999999999999999999999999999E+125)" },
+    { "largest double", { Item = { n = -1.7976931348623157e308 } }, op("PutItem").input,
+      "Item.n: number -1.7976931348623157E+308 is out of DynamoDB's range (magnitude 1E-130 to "
+      .. "9.9999999999999999999999999999999999999E+125)" },
+    { "float below DynamoDB's range", { Item = { n = 9.99e-131 } }, op("PutItem").input,
+      "Item.n: number 9.99E-131 is out of DynamoDB's range (magnitude 1E-130 to "
+      .. "9.9999999999999999999999999999999999999E+125)" },
+    { "smallest subnormal", { Item = { n = 5e-324 } }, op("PutItem").input,
+      "Item.n: number 5E-324 is out of DynamoDB's range (magnitude 1E-130 to "
+      .. "9.9999999999999999999999999999999999999E+125)" },
+    { "out-of-range float in a set", { Item = { s = set({ 1, 1e300 }) } }, op("PutItem").input,
+      "Item.s[2]: number 1E+300 is out of DynamoDB's range (magnitude 1E-130 to "
+      .. "9.9999999999999999999999999999999999999E+125)" },
+    { "other userdata in a set", { Item = { s = set({ 1, io.stdout }) } }, op("PutItem").input,
+      "Item.s[2]: a set cannot hold a userdata" },
     { "empty set", { Item = { s = set({}) } }, op("PutItem").input, "Item.s: cannot encode an empty set" },
     { "set of strings and numbers", { Item = { s = set({ "a", 1 }) } }, op("PutItem").input,
       "Item.s: set mixes string and number elements" },
@@ -478,6 +507,13 @@ describe("decode errors", function()
     { "N infinity", '{"a":{"N":"Infinity"}}', ITEM, 'a: invalid number "Infinity" at byte 11' },
     { "N with a comma", '{"a":{"N":"1,5"}}', ITEM, 'a: invalid number "1,5" at byte 11' },
     { "N beyond doubles", '{"a":{"N":"1e400"}}', ITEM, 'a: number out of range "1e400" at byte 11' },
+    { "N below DynamoDB's range", '{"a":{"N":"1.0000000000000000001e-131"}}', ITEM,
+      'a: number out of range "1.0000000000000000001e-131" at byte 11' },
+    { "N below the doubles", '{"a":{"N":"-1e-400"}}', ITEM, 'a: number out of range "-1e-400" at byte 11' },
+    { "N with 39 digits", '{"a":{"N":"1.23456789012345678901234567890123456789"}}', ITEM,
+      'a: number has more than 38 significant digits "1.23456789012345678901234567890123456789" at byte 11' },
+    { "NS with 40 digits", '{"a":{"NS":["1","-1234567890123456789012345678901234567891"]}}', ITEM,
+      'a[2]: number has more than 38 significant digits "-123456789012345678901234567890123456789..." at byte 17' },
     { "BOOL as string", '{"a":{"BOOL":"true"}}', ITEM, "a: BOOL value must be true or false at byte 14" },
     { "BOOL bad literal", '{"a":{"BOOL":tru}}', ITEM, "invalid JSON at byte 14: invalid literal" },
     { "NULL false", '{"a":{"NULL":false}}', ITEM, "a: NULL value must be true at byte 14" },
@@ -555,8 +591,10 @@ describe("numbers", function()
     { "100e-2", 1 },
     { "9223372036854775807", math.maxinteger },
     { "-9223372036854775808", math.mininteger },
-    { "9223372036854775808", 9223372036854775808.0 },
-    { "-9223372036854775809", -9223372036854775809.0 },
+    { "9223372036854775808", dec("9223372036854775808") },
+    { "-9223372036854775809", dec("-9223372036854775809") },
+    { "9223372036854775808e0 (2^63: its shortest float digits differ)", dec("9223372036854775808") },
+    { "9223372036854776000", 9223372036854775808.0 },
     { "9007199254740993", 9007199254740993 },
     { "-9007199254740993", -9007199254740993 },
     { "9007199254740993.0", 9007199254740993 },
@@ -566,16 +604,19 @@ describe("numbers", function()
     { "1e300", 1e300 },
     { "1E+300", 1e300 },
     { "1e-130", 1e-130 },
-    { "1e-400", 0.0 },
-    { "123456789012345678901234567890", 1.2345678901234568e29 },
-    { "12345678901234567890123456789012345678", 1.2345678901234568e37 },
-    { "9.9999999999999999999999999999999999999E+125", 1e126 },
-    { "0.12345678901234567890123456789012345678", 0.12345678901234568 },
-    { "3.14159265358979323846", 3.141592653589793 },
+    { "123456789012345678901234567890", dec("123456789012345678901234567890") },
+    { "12345678901234567890123456789012345678", dec("12345678901234567890123456789012345678") },
+    { "9.9999999999999999999999999999999999999E+125", dec("9.9999999999999999999999999999999999999E+125") },
+    { "0.12345678901234567890123456789012345678", dec("0.12345678901234567890123456789012345678") },
+    { "3.14159265358979323846", dec("3.14159265358979323846") },
+    { "0.1000000000000000055511151231257827", dec("0.1000000000000000055511151231257827") },
+    { "9007199254740993.5", dec("9007199254740993.5") },
+    { "1.00000000000000000000", 1 },
   }
   for _, case in ipairs(exact) do
     it(("reads N %q"):format(case[1]), function()
-      local v, err = codec:decode(('{"N":"%s"}'):format(case[1]), V)
+      local text = case[1]:match("^%S+")
+      local v, err = codec:decode(('{"N":"%s"}'):format(text), V)
       assert.is_nil(err)
       assert_same(case[2], v)
     end)
@@ -587,6 +628,9 @@ describe("numbers", function()
     { "1.0", 1 },
     { "0.1", 0.1 },
     { "12345678901234567890123456789012345678", 1.2345678901234568e37 },
+    { "9.9999999999999999999999999999999999999E+125", 1e126 },
+    { "3.14159265358979323846", 3.141592653589793 },
+    { "1e-400", 0.0 },
   }
   for _, case in ipairs(float_cases) do
     it(("reads N %q in float mode"):format(case[1]), function()
@@ -597,14 +641,21 @@ describe("numbers", function()
   end
 
   it("reads NS elements with the same rules", function()
-    assert_same(set({ 9007199254740993, 0.1, 0 }), codec:decode('{"NS":["9007199254740993","0.1","-0"]}', V))
+    assert_same(set({ 9007199254740993, 0.1, 0, dec("0.10000000000000000001") }),
+      codec:decode('{"NS":["9007199254740993","0.1","-0","0.10000000000000000001"]}', V))
   end)
 
   it("round-trips integers and floats at the edges", function()
     for _, x in ipairs({ math.maxinteger, math.mininteger, 9007199254740993, -9007199254740993,
-                         0.1, 1e300, -1e-300, 5e-324, 2.2250738585072014e-308, 1.7976931348623157e308,
-                         0.1 + 0.2, 1 / 3, 2.0 ^ 63, 123456.789 }) do
-      assert_same(x, codec:decode(codec:encode(x, V), V) + (math.type(x) == "float" and 0.0 or 0))
+                         0.1, 1e125, -1e-130, 9.99999999999999e125, 0.1 + 0.2, 1 / 3, 2.0 ^ 63,
+                         123456.789 }) do
+      local back = codec:decode(codec:encode(x, V), V)
+      if math.type(x) == "float" and math.type(back) == "integer" then back = back + 0.0 end
+      assert_same(x, back)
+      assert.equal(x, codec:decode(codec:encode(x)))
+    end
+    -- plain JSON is not held to DynamoDB's range
+    for _, x in ipairs({ 1e300, -1e-300, 5e-324, 2.2250738585072014e-308, 1.7976931348623157e308 }) do
       assert.equal(x, codec:decode(codec:encode(x)))
     end
   end)
@@ -646,8 +697,22 @@ describe("locale independence", function()
       assert.equal(0.5, c:decode('{"N":"0.5"}', V))
       assert.equal(0.5, c:decode("0.5"))
       assert.equal(0.1 + 0.2, c:decode('{"N":"0.30000000000000004"}', V))
-      assert.equal(1.2345678901234568e37, c:decode('{"N":"12345678901234567890123456789012345678"}', V))
       assert.equal(1.5e-300, c:decode("1.5e-300"))
+      -- decimals
+      local d = c:decode('{"N":"1234567890123456789012345678901234567.5"}', V)
+      assert.equal(dec("1234567890123456789012345678901234567.5"), d)
+      assert.equal("1234567890123456789012345678901234567.5", tostring(d))
+      assert.equal('{"N":"1234567890123456789012345678901234567.5"}', c:encode(d, V))
+      assert.equal("0.5", tostring(dec("0.5")))
+      assert.equal("0.5", tostring(dec(0.5)))
+      assert.equal("-1.5E-7", tostring(dec(-1.5e-7)))
+      assert.equal(0.5, dec("0.5"):tonumber())
+      assert.equal(0.30000000000000004, dec("0.30000000000000004"):tonumber())
+      assert.is_true(dec("0.5"):eq("5e-1"))
+      assert.is_true(dec("0.1") < 0.1)
+      assert.equal('{"N":"0.25"}', c:encode(dec("0.25"), V))
+      assert.equal(dec("2.5"), core.codec({ numbers = "decimal" }):decode('{"N":"2.5"}', V))
+      assert.equal("x0.5", "x" .. dec("0.5"))
     end
   end)
 end)
@@ -765,7 +830,9 @@ end)
 describe("round trips", function()
   local values = {
     { "scalars", { s = "x", n = 1, f = 0.25, t = true, ff = false, z = null } },
-    { "big and exact numbers", { a = math.maxinteger, b = math.mininteger, c = 9007199254740993, d = 0.1, e = 1e300 } },
+    { "big and exact numbers", { a = math.maxinteger, b = math.mininteger, c = 9007199254740993, d = 0.1, e = 1e125,
+                                 f = dec("12345678901234567890123456789012345678"), g = dec("-1.00000000000000000001E-130"),
+                                 h = dec("9.9999999999999999999999999999999999999E+125") } },
     { "sets", { ss = set({ "a", "b" }), ns = set({ 1, 2.5 }), bs = bset({ "\0\255", "" }) } },
     { "binary", { b = bin("\0\1\2\3\255\254"), e = bin("") } },
     { "empty containers", { l = list(), m = {} } },

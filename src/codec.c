@@ -11,10 +11,14 @@
  *   core.list_mt     "dynamo.list": the table is L / a JSON array, even empty.
  *   core.map_mt      "dynamo.map": the table is M / a JSON object.
  *
- *   core.codec{numbers = "exact"|"float", array_mt = mt} -> codec
+ *   core.decimal(x)  a dynamo.decimal (decimal.c); core.decimal_mt its
+ *                    metatable.
+ *
+ *   core.codec{numbers = "exact"|"float"|"decimal", array_mt = mt} -> codec
  *     numbers  "exact" (default): an N that is not an int64 becomes a float
- *              (later: a decimal when the float would lose digits);
- *              "float": always a float unless an int64.
+ *              when the float's shortest digits are the same decimal, else
+ *              a dynamo.decimal; "float": always a float unless an int64
+ *              (lossy); "decimal": every N a dynamo.decimal.
  *     array_mt a metatable that also marks lists. Without it: lua-cjson's
  *              cjson.array_mt, and cjson.empty_array_mt (a list when
  *              empty), if cjson is loaded when the codec is made.
@@ -30,12 +34,16 @@
  * nil is plain JSON.
  *
  * AttributeValues: string S (valid UTF-8), integer N, float N (shortest
- * round-trip digits; integral floats below 2^63 exactly), boolean BOOL,
+ * round-trip digits; integral floats below 2^63 exactly; 0 or a magnitude
+ * from 1E-130 to below 1E+126, else "number ... is out of DynamoDB's
+ * range"), decimal N (its exact digits), boolean BOOL,
  * null NULL, binary B, set SS/NS/BS, list_mt or keys 1..n L, map_mt, string
  * keys or empty M. Decoding gives the same back; an empty L gets list_mt.
  * Plain JSON: the same without the wrappers; a binary is a base64 string,
- * a set an array; an empty JSON array decodes with list_mt; numbers are
- * integers when integral and within int64.
+ * a set an array, a decimal a number with its exact digits, and floats are
+ * not held to DynamoDB's range; an empty JSON array decodes with list_mt;
+ * numbers are integers when integral and within int64, else floats (never
+ * decimals, whatever the mode).
  * Limits: 32 levels of tables inside one attribute value and 32 of plain
  * JSON when encoding (stops cycles too); 1000 levels when decoding.
  */
@@ -43,6 +51,7 @@
 #include <string.h>
 #include "core.h"
 #include "codec.h"
+#include "decimal.h"
 
 #define R 1     /* needs an escape */
 #define U 2     /* UTF-8 lead or continuation byte */
@@ -194,9 +203,12 @@ static int codec_new(lua_State *L)
                     numbers = DYN_NUMBERS_EXACT;
                 else if (strcmp(v, "float") == 0)
                     numbers = DYN_NUMBERS_FLOAT;
+                else if (strcmp(v, "decimal") == 0)
+                    numbers = DYN_NUMBERS_DECIMAL;
                 else
                     return luaL_error(L, "codec option 'numbers' must be "
-                                      "\"exact\" or \"float\"");
+                                      "\"exact\", \"float\" or "
+                                      "\"decimal\"");
             } else if (k && strcmp(k, "array_mt") == 0) {
                 if (!lua_istable(L, -1))
                     return luaL_error(L, "codec option 'array_mt' must be "
@@ -224,6 +236,7 @@ static int codec_new(lua_State *L)
     c->set_mt = registry_mt(L, DYN_SET_MT);
     c->list_mt = registry_mt(L, DYN_LIST_MT);
     c->map_mt = registry_mt(L, DYN_MAP_MT);
+    c->decimal_mt = registry_mt(L, DYN_DECIMAL_MT);
 
     if (has_array_mt) {
         lua_getfield(L, 1, "array_mt");
@@ -272,6 +285,7 @@ void dyn_open_codec(lua_State *L)
     lua_setfield(L, -2, "list_mt");
     luaL_newmetatable(L, DYN_MAP_MT);
     lua_setfield(L, -2, "map_mt");
+    dyn_open_decimal(L);
 
     luaL_newmetatable(L, DYN_CODEC_MT);
     lua_pushcfunction(L, codec_gc);

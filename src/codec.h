@@ -27,7 +27,14 @@
 #define DYN_UV_SET_MT    lua_upvalueindex(2)
 #define DYN_UV_LIST_MT   lua_upvalueindex(3)
 
-enum { DYN_NUMBERS_EXACT, DYN_NUMBERS_FLOAT };
+/* How an N decodes (core.codec's numbers option):
+ *   EXACT    an integer when integral and within int64, else a float when
+ *            the float's shortest digits are the same decimal, else a
+ *            dynamo.decimal;
+ *   FLOAT    an integer when integral and within int64, else the nearest
+ *            float (lossy);
+ *   DECIMAL  always a dynamo.decimal. */
+enum { DYN_NUMBERS_EXACT, DYN_NUMBERS_FLOAT, DYN_NUMBERS_DECIMAL };
 
 /* What number.c needs: a C locale for strtod_l and a buffer to make number
  * text NUL-terminated for it. */
@@ -47,7 +54,7 @@ typedef struct {
     dyn_buf path;           /* error path, built while unwinding */
     dyn_buf msg;            /* error message without path and position */
     /* Marker metatables compared by address (kept alive by the registry). */
-    const void *binary_mt, *set_mt, *list_mt, *map_mt;
+    const void *binary_mt, *set_mt, *list_mt, *map_mt, *decimal_mt;
     /* lua-cjson markers, or NULL; kept alive by registry references. */
     const void *array_mt, *empty_array_mt;
     int array_mt_ref, empty_array_mt_ref;
@@ -63,8 +70,9 @@ DYN_HIDDEN void dyn_encode(lua_State *L, dyn_codec *c, int idx, int map);
 DYN_HIDDEN int dyn_decode(lua_State *L, dyn_codec *c, const char *s,
                           size_t len, int map);
 
-/* number.c */
-enum { DYN_NUM_OK, DYN_NUM_BAD, DYN_NUM_RANGE };
+/* number.c. RANGE: beyond the double range, or (for a decimal) beyond
+ * DynamoDB's; DIGITS: a decimal with more than 38 significant digits. */
+enum { DYN_NUM_OK, DYN_NUM_BAD, DYN_NUM_RANGE, DYN_NUM_DIGITS };
 
 /* Decimal text taken apart: value = (neg ? -1 : 1) * mant * 10^exp10. */
 typedef struct {
@@ -82,9 +90,9 @@ typedef struct {
  * must use all len bytes. Returns 1 if valid. */
 DYN_HIDDEN int dyn_number_scan(const char *s, size_t len, int json,
                                dyn_number *n);
-/* Pushes the Lua value of scanned text s[0..len): an integer when integral
- * and within int64, else a float (see mode). Returns DYN_NUM_OK or
- * DYN_NUM_RANGE (beyond the double range). */
+/* Pushes the Lua value of scanned text s[0..len) as mode (DYN_NUMBERS_*)
+ * says. Returns DYN_NUM_OK, or DYN_NUM_RANGE / DYN_NUM_DIGITS with nothing
+ * pushed. Integers in EXACT and FLOAT mode take no allocation. */
 DYN_HIDDEN int dyn_number_push(lua_State *L, dyn_numctx *ctx, const char *s,
                                size_t len, const dyn_number *n, int mode);
 /* N text -> Lua value: the one place an AttributeValue number is made.

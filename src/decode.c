@@ -562,6 +562,9 @@ static int push_number(dec *d, const char *at, const char *s, size_t n)
         return av_error(d, at, NULL, "invalid number", s, n);
     if (r == DYN_NUM_RANGE)
         return av_error(d, at, NULL, "number out of range", s, n);
+    if (r == DYN_NUM_DIGITS)
+        return av_error(d, at, NULL,
+                        "number has more than 38 significant digits", s, n);
     return 0;
 }
 

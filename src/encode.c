@@ -8,6 +8,7 @@
 #include <math.h>
 #include <string.h>
 #include "codec.h"
+#include "decimal.h"
 
 typedef struct {
     lua_State *L;
@@ -137,10 +138,41 @@ static void enc_base64(enc *e, const char *str, size_t len)
     e->b->len = (size_t)(o - e->b->data);
 }
 
-/* The number at idx as JSON number text (av: for an N, where -0 is 0). */
+/* Whether the full userdata at idx is a dynamo.decimal. */
+static int is_decimal(enc *e, int idx)
+{
+    const void *mt;
+    if (!lua_getmetatable(e->L, idx))
+        return 0;
+    mt = lua_topointer(e->L, -1);
+    lua_pop(e->L, 1);
+    return mt == e->c->decimal_mt;
+}
+
+/* "number 1E+300 is out of DynamoDB's range (...)" for the float x. */
+static int fail_range(enc *e, double x)
+{
+    char text[DYN_NUMBER_BUFSIZE];
+    size_t n = dyn_number_format_double(text, x);
+    dyn_decimal_push_limit_error(e->L, DYN_NUM_RANGE, text, n);
+    fail(e, lua_tostring(e->L, -1));
+    lua_pop(e->L, 1);
+    return -1;
+}
+
+/* The number or decimal at idx as JSON number text (av: for an N, where
+ * -0 is 0 and a float must be within DynamoDB's range; integers always
+ * are, and decimals are checked when made). */
 static int enc_number(enc *e, int idx, int av)
 {
-    char *o = dyn_buf_reserve(e->L, e->b, DYN_NUMBER_BUFSIZE);
+    char *o;
+    if (lua_type(e->L, idx) == LUA_TUSERDATA) {
+        const dyn_decimal *d = lua_touserdata(e->L, idx);
+        o = dyn_buf_reserve(e->L, e->b, DYN_DECIMAL_BUFSIZE);
+        e->b->len += dyn_decimal_format(d, o);
+        return 0;
+    }
+    o = dyn_buf_reserve(e->L, e->b, DYN_NUMBER_BUFSIZE);
 #if DYN_HAS_INTEGER
     if (lua_isinteger(e->L, idx)) {
         e->b->len += dyn_number_format_integer(o, lua_tointeger(e->L, idx));
@@ -151,8 +183,15 @@ static int enc_number(enc *e, int idx, int av)
         double x = (double)lua_tonumber(e->L, idx);
         if (isnan(x) || isinf(x))
             return fail(e, "NaN and infinity cannot be stored");
-        if (av && x == 0)
-            x = 0.0;
+        if (av) {
+            /* the shortest digits of x are in range exactly when x is
+             * (decimal -> double rounding is monotonic) */
+            double ax = fabs(x);
+            if (x == 0)
+                x = 0.0;
+            else if (ax < 1e-130 || ax >= 1e126)
+                return fail_range(e, x);
+        }
         e->b->len += dyn_number_format_double(o, x);
     }
     return 0;
@@ -401,6 +440,8 @@ static int elem_kind(enc *e, int idx, int binary)
         return K_NUMBER;
     case LUA_TTABLE:
         return table_type(e, idx) == T_BINARY ? K_BINARY : K_OTHER;
+    case LUA_TUSERDATA:
+        return is_decimal(e, idx) ? K_NUMBER : K_OTHER;
     default:
         return K_OTHER;
     }
@@ -537,12 +578,6 @@ static int enc_av(enc *e, int idx, int depth)
         dyn_out_c(L, e->b, '}');
         return 0;
     }
-    case LUA_TNUMBER:
-        ADD_LIT(e, "{\"N\":\"");
-        if (enc_number(e, idx, 1))
-            return -1;
-        ADD_LIT(e, "\"}");
-        return 0;
     case LUA_TBOOLEAN:
         if (lua_toboolean(L, idx))
             ADD_LIT(e, "{\"BOOL\":true}");
@@ -556,6 +591,16 @@ static int enc_av(enc *e, int idx, int depth)
         }
         break;
     }
+    case LUA_TUSERDATA:
+        if (!is_decimal(e, idx))
+            break;
+        /* fall through */
+    case LUA_TNUMBER:
+        ADD_LIT(e, "{\"N\":\"");
+        if (enc_number(e, idx, 1))
+            return -1;
+        ADD_LIT(e, "\"}");
+        return 0;
     case LUA_TTABLE:
         return enc_av_table(e, idx, depth + 1);
     }
@@ -636,6 +681,10 @@ static int enc_value(enc *e, int idx, int map, int depth)
         }
         break;
     }
+    case LUA_TUSERDATA:
+        if (is_decimal(e, idx))
+            return enc_number(e, idx, 0);
+        break;
     case LUA_TTABLE:
         return enc_table(e, idx, map, depth + 1);
     }

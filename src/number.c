@@ -3,6 +3,8 @@
  * Reading: the text is taken apart into digits and exponent by hand. Most
  * numbers end there: integers exactly, short decimals by one exact double
  * operation (Clinger's fast path). The rest go to strtod_l with a C locale.
+ * In exact mode a number that neither an integer nor a float denotes
+ * becomes a dynamo.decimal (decimal.c), as does every N in decimal mode.
  * Writing: integers by hand (and floats with integral values below 2^63,
  * exactly); other doubles as the shortest digits that read back as the
  * same double, by Ryu's exact integer arithmetic. */
@@ -16,6 +18,7 @@
 #include <xlocale.h>
 #endif
 #include "codec.h"
+#include "decimal.h"
 
 #define MAX_EXACT_MANT ((uint64_t)1 << 53)
 
@@ -707,14 +710,11 @@ static int float_is_exact(const dyn_number *n, double d)
     return m == n->mant && (int64_t)(e10 - (nd - 1)) == n->exp10;
 }
 
-/* A number that no double denotes exactly. For now the nearest float; this
- * is where a later change returns a dynamo.decimal instead. */
-static int push_inexact(lua_State *L, const char *s, size_t len, double d)
+/* A number that no int64 or double denotes exactly: a dynamo.decimal, if
+ * it is a valid DynamoDB number (it is whenever DynamoDB sent it). */
+static int push_inexact(lua_State *L, const char *s, size_t len)
 {
-    (void)s;
-    (void)len;
-    lua_pushnumber(L, (lua_Number)d);
-    return DYN_NUM_OK;
+    return dyn_decimal_push_text(L, s, len);
 }
 
 int dyn_number_push(lua_State *L, dyn_numctx *ctx, const char *s, size_t len,
@@ -722,14 +722,17 @@ int dyn_number_push(lua_State *L, dyn_numctx *ctx, const char *s, size_t len,
 {
     lua_Integer i;
     double d;
+    if (mode == DYN_NUMBERS_DECIMAL)
+        return dyn_decimal_push_text(L, s, len);
     if (to_integer(n, &i)) {
         lua_pushinteger(L, i);
         return DYN_NUM_OK;
     }
     if (!to_double(L, ctx, s, len, n, &d))
-        return DYN_NUM_RANGE;
+        return mode == DYN_NUMBERS_EXACT ? push_inexact(L, s, len)
+                                         : DYN_NUM_RANGE;
     if (mode == DYN_NUMBERS_EXACT && !float_is_exact(n, d))
-        return push_inexact(L, s, len, d);
+        return push_inexact(L, s, len);
     lua_pushnumber(L, (lua_Number)d);
     return DYN_NUM_OK;
 }
