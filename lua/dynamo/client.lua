@@ -6,6 +6,7 @@ local api = require "dynamo.operations"
 local config = require "dynamo.config"
 local credentials = require "dynamo.credentials"
 local errors = require "dynamo.errors"
+local size = require "dynamo.size"
 
 local type, error, os_time, setmetatable = type, error, os.time, setmetatable
 
@@ -58,6 +59,22 @@ local function check_params(op, params)
   return params
 end
 
+-- The key attribute names of a table (from DescribeTable, once per
+-- table), or nil when they cannot be had. Used to name an item in errors.
+local function table_key_names(self, table_name)
+  local cached = self.key_schemas[table_name]
+  if cached == nil then
+    cached = false
+    local res = self:describe_table { TableName = table_name }
+    if res and res.Table and type(res.Table.KeySchema) == "table" then
+      cached = {}
+      for i, k in ipairs(res.Table.KeySchema) do cached[i] = k.AttributeName end
+    end
+    self.key_schemas[table_name] = cached
+  end
+  return cached or nil
+end
+
 -- The request path: encode, sign, send, decode. Returns the decoded
 -- response, or nil and an error value.
 local function invoke(self, op, params)
@@ -66,6 +83,10 @@ local function invoke(self, op, params)
   end
   params = check_params(op, params)
   local body = self.codec:encode(params, op.input)
+  if #body > size.LIMIT then
+    local err = size.check_write(op.name, params, #body, function(tbl) return table_key_names(self, tbl) end)
+    if err then return nil, err end
+  end
 
   local creds, cerr = self.credentials:get()
   if not creds then
@@ -179,6 +200,7 @@ function M.new(opts)
     signer = core.signer(),
     credentials = credentials.resolve(opts.credentials),
     transport = transport,
+    key_schemas = {},
   }, Client)
 end
 

@@ -6,15 +6,25 @@ local core = require "dynamo.core"
 local client = require "dynamo.client"
 local errors = require "dynamo.errors"
 local credentials = require "dynamo.credentials"
+local types = require "dynamo.types"
+local size = require "dynamo.size"
 local api = require "dynamo.operations"
-
-local setmetatable, type, error = setmetatable, type, error
 
 local dynamo = {
   _VERSION = core.version,
   new = client.new,
   --- DynamoDB NULL (the same value as cjson.null). Distinct from nil, which means "absent".
   null = core.null,
+  --- An exact DynamoDB number (up to 38 digits) from N text, an integer or a float:
+  ---   dynamo.decimal("12345678901234567890.123") -- tostring, d:tonumber(), exact <, <=, d:eq(x)
+  decimal = core.decimal,
+  list = types.list,
+  map = types.map,
+  binary = types.binary,
+  set = types.set,
+  is_set = types.is_set,
+  is_binary = types.is_binary,
+  item_size = size.item_size,
   credentials = credentials,
   is_error = errors.is_error,
 }
@@ -24,32 +34,6 @@ function dynamo.operations()
   local names = {}
   for i, op in ipairs(api.operations) do names[i] = op.name end
   return names
-end
-
---- Marks a table as a list (L), so an empty one is sent as [] rather than {}.
-function dynamo.list(t)
-  if t == nil then t = {} end
-  if type(t) ~= "table" then error("bad argument #1 to 'list' (table expected, got " .. type(t) .. ")", 2) end
-  return setmetatable(t, core.list_mt)
-end
-
---- Marks a table as a map (M).
-function dynamo.map(t)
-  if t == nil then t = {} end
-  if type(t) ~= "table" then error("bad argument #1 to 'map' (table expected, got " .. type(t) .. ")", 2) end
-  return setmetatable(t, core.map_mt)
-end
-
---- Raw bytes, stored as B (base64 on the wire).
-function dynamo.binary(s)
-  if type(s) ~= "string" then error("bad argument #1 to 'binary' (string expected, got " .. type(s) .. ")", 2) end
-  return setmetatable({ s }, core.binary_mt)
-end
-
---- A string, number or binary set (SS, NS, BS), typed by its elements.
-function dynamo.set(t)
-  if type(t) ~= "table" then error("bad argument #1 to 'set' (table expected, got " .. type(t) .. ")", 2) end
-  return setmetatable(t, core.set_mt)
 end
 
 return dynamo
