@@ -884,4 +884,18 @@ describe("lua-cjson markers", function()
     -- a codec made before does not see them
     assert.equal("{}", codec:encode(setmetatable({}, fake.array_mt)))
   end)
+
+  it("encodes OpenResty's cjson.empty_array sentinel as an empty list", function()
+    -- debug.upvalueid gives a non-NULL lightuserdata, as cjson.empty_array is.
+    local up = 1
+    local sentinel = debug.upvalueid(function() return up end, 1)
+    local real = package.loaded.cjson
+    package.loaded.cjson = { empty_array = sentinel }
+    local ok, c = pcall(core.codec)
+    package.loaded.cjson = real
+    assert(ok, c)
+    assert.equal('{"L":[]}', c:encode(sentinel, V))
+    assert.equal('{"a":[]}', c:encode({ a = sentinel }))
+    assert.has_error(function() codec:encode(sentinel, V) end, "cannot encode a userdata")
+  end)
 end)

@@ -257,6 +257,11 @@ static int codec_new(lua_State *L)
                     c->empty_array_mt = keep_marker(L, &c->empty_array_mt_ref);
                 else
                     lua_pop(L, 1);
+                /* OpenResty's cjson: a sentinel value meaning "[]" */
+                lua_getfield(L, -1, "empty_array");
+                if (lua_islightuserdata(L, -1))
+                    c->empty_array = lua_touserdata(L, -1);
+                lua_pop(L, 1);
             }
             lua_pop(L, 1);
         }

@@ -57,6 +57,7 @@ typedef struct {
     const void *binary_mt, *set_mt, *list_mt, *map_mt, *decimal_mt;
     /* lua-cjson markers, or NULL; kept alive by registry references. */
     const void *array_mt, *empty_array_mt;
+    const void *empty_array;    /* cjson.empty_array (a lightuserdata), or NULL */
     int array_mt_ref, empty_array_mt_ref;
 } dyn_codec;
 

@@ -585,8 +585,13 @@ static int enc_av(enc *e, int idx, int depth)
             ADD_LIT(e, "{\"BOOL\":false}");
         return 0;
     case LUA_TLIGHTUSERDATA: {
-        if (lua_touserdata(L, idx) == NULL) {
+        const void *p = lua_touserdata(L, idx);
+        if (p == NULL) {
             ADD_LIT(e, "{\"NULL\":true}");
+            return 0;
+        }
+        if (p == e->c->empty_array) {
+            ADD_LIT(e, "{\"L\":[]}");
             return 0;
         }
         break;
@@ -675,8 +680,13 @@ static int enc_value(enc *e, int idx, int map, int depth)
             ADD_LIT(e, "false");
         return 0;
     case LUA_TLIGHTUSERDATA: {
-        if (lua_touserdata(L, idx) == NULL) {
+        const void *p = lua_touserdata(L, idx);
+        if (p == NULL) {
             ADD_LIT(e, "null");
+            return 0;
+        }
+        if (p == e->c->empty_array) {
+            ADD_LIT(e, "[]");
             return 0;
         }
         break;
