@@ -885,6 +885,22 @@ describe("lua-cjson markers", function()
     assert.equal("{}", codec:encode(setmetatable({}, fake.array_mt)))
   end)
 
+  it("decodes a string that starts with an escape on a fresh codec (fuzz finding)", function()
+    -- The first escape used to copy an empty run into a never-used buffer:
+    -- memcpy(NULL, p, 0), undefined behaviour the UBSan build reports.
+    assert.equal("\n", core.codec():decode('"\\n"'))
+    assert.is_nil(core.codec():decode('{"N":"\\u000e"}', V))   -- an escaped control char is no number
+  end)
+
+  it("does not let a fraction's leading zeros undo a saturated exponent (fuzz finding)", function()
+    local text = "0." .. ("0"):rep(999999) .. "1e10000000"   -- 10^9000000
+    local c = core.codec { numbers = "float" }
+    local v, err = c:decode('{"N":"' .. text .. '"}', V)
+    assert.is_nil(v)
+    assert.matches("number out of range", err, 1, true)
+    assert.same({ nil, "invalid JSON at byte 1: number out of range" }, { c:decode(text) })
+  end)
+
   it("encodes OpenResty's cjson.empty_array sentinel as an empty list", function()
     -- debug.upvalueid gives a non-NULL lightuserdata, as cjson.empty_array is.
     local up = 1

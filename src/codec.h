@@ -120,6 +120,8 @@ static inline void dyn_out_c(lua_State *L, dyn_buf *b, char c)
 static inline void dyn_out_n(lua_State *L, dyn_buf *b, const void *p,
                              size_t n)
 {
+    if (n == 0)
+        return;     /* b->data may still be NULL: memcpy(NULL, p, 0) is UB */
     if (b->cap - b->len >= n) {
         memcpy(b->data + b->len, p, n);
         b->len += n;

@@ -99,8 +99,11 @@ int dyn_number_scan(const char *s, size_t len, int json, dyn_number *n)
             eneg = *p++ == '-';
         if (p >= end || !is_digit(*p))
             return 0;
+        /* Saturate far beyond DynamoDB's range, yet low enough that adding
+         * a shift as long as any input (leading zeros of a fraction) can
+         * neither overflow nor bring the value back into range. */
         for (; p < end && is_digit(*p); p++)
-            if (e < 1000000)    /* saturate: far beyond any double */
+            if (e < ((int64_t)1 << 50))
                 e = e * 10 + (*p - '0');
         exp10 += eneg ? -e : e;
     }
