@@ -148,3 +148,45 @@ describe("exact numbers through DynamoDB Local", function()
     end)
   end
 end)
+
+describe("number modes of a client", function()
+  local server = servers.get("local")
+  local name = servers.table_name("modes")
+  local db = servers.client(server)
+  setup(function()
+    servers.create_table(db, name, { sort = false })
+    assert(db:put_item { TableName = name, Item = { pk = "n", small = 7, half = 0.5,
+      long = dynamo.decimal("3.14159265358979323846264338327950288") } })
+  end)
+  teardown(function() db:delete_table { TableName = name } end)
+
+  local function get(numbers)
+    local c = servers.client(server, { numbers = numbers })
+    return assert(c:get_item { TableName = name, Key = { pk = "n" } }).Item
+  end
+
+  it("exact: integers, exact floats, decimals for the rest", function()
+    local item = get(nil)
+    assert.are.equal("integer", math.type(item.small))
+    assert.are.equal(0.5, item.half)
+    assert.are.equal("3.14159265358979323846264338327950288", tostring(item.long))
+  end)
+
+  it("float: plain Lua numbers", function()
+    local item = get("float")
+    assert.are.equal("float", math.type(item.long))
+    assert.are.equal(7, item.small)
+  end)
+
+  it("decimal: every N a dynamo.decimal", function()
+    local item = get("decimal")
+    assert.are.equal("7", tostring(item.small))
+    assert.are.equal("0.5", tostring(item.half))
+    assert.is_true(item.small:eq(7))
+  end)
+
+  it("rejects an unknown mode, naming the option", function()
+    assert.has_error(function() dynamo.new { endpoint = server.url, numbers = "big" } end,
+      "bad argument 'numbers' to 'dynamo.new' (\"exact\", \"float\" or \"decimal\" expected, got \"big\")")
+  end)
+end)

@@ -138,6 +138,8 @@ end
 
 local M = {}
 
+local number_modes = { exact = true, float = true, decimal = true }
+
 local function opt(opts, name, want)
   local v = opts[name]
   if v ~= nil and type(v) ~= want then
@@ -158,6 +160,10 @@ function M.new(opts)
   end
   for _, name in ipairs { "timeout", "connect_timeout" } do opt(opts, name, "number") end
   opt(opts, "verify", "boolean")
+  if opts.numbers ~= nil and not number_modes[opts.numbers] then
+    error("bad argument 'numbers' to 'dynamo.new' (\"exact\", \"float\" or \"decimal\" expected, got \""
+      .. opts.numbers .. "\")", 2)
+  end
 
   local region = config.region(opts)
   local url, custom = config.endpoint(opts, region or "us-east-1")
