@@ -130,6 +130,20 @@ static inline void dyn_out_n(lua_State *L, dyn_buf *b, const void *p,
     }
 }
 
+/* For a JSON object at a position whose value map is at stack index map
+ * (0: none): pushes map["{}"] and returns its index when the object is a
+ * map whose values share that one map, or 0 when it is a structure whose
+ * members each have their own (then a nil is left pushed, to keep the
+ * caller's stack layout the same). Pushes nothing when map is 0. */
+static inline int dyn_map_values(lua_State *L, int map)
+{
+    if (!map)
+        return 0;
+    lua_pushliteral(L, "{}");
+    lua_rawget(L, map);
+    return lua_isnil(L, -1) ? 0 : lua_gettop(L);
+}
+
 /* codec.c: JSON string bytes: 0 copies as is; 1 needs an escape in output
  * or ends/escapes a string in input (", \, control); 2 starts a UTF-8
  * sequence to validate. */

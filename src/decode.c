@@ -286,19 +286,13 @@ static int dec_number(dec *d)
 static int dec_object(dec *d, int map, int depth)
 {
     lua_State *L = d->L;
-    int t, sub = 0, perkey = 0;
+    int t, sub, perkey;
     if (depth > DYN_DECODE_MAX_DEPTH || !lua_checkstack(L, 8))
         return too_deep(d);
     lua_newtable(L);
     t = lua_gettop(L);
-    if (map) {
-        lua_pushliteral(L, "{}");
-        lua_rawget(L, map);
-        if (lua_isnil(L, -1))
-            perkey = 1;     /* a structure: each member has its own map */
-        else
-            sub = lua_gettop(L);
-    }
+    sub = dyn_map_values(L, map);
+    perkey = map && !sub;   /* a structure: each member has its own map */
     d->p++;
     SKIP_WS(d->p);
     if (*d->p == '}') {

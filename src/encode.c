@@ -276,15 +276,9 @@ static int enc_object(enc *e, int idx, int map, int depth, int av,
                       int marked, int started)
 {
     lua_State *L = e->L;
-    int sub = 0, perkey = 0, first = 1, top = lua_gettop(L) - 2 * started, k;
-    if (map) {
-        lua_pushliteral(L, "{}");
-        lua_rawget(L, map);
-        if (lua_isnil(L, -1))
-            perkey = 1;     /* a structure: each member has its own map */
-        else
-            sub = lua_gettop(L);
-    }
+    int sub, perkey, first = 1, top = lua_gettop(L) - 2 * started, k;
+    sub = dyn_map_values(L, map);
+    perkey = map && !sub;   /* a structure: each member has its own map */
     dyn_out_c(L, e->b, '{');
     if (!started) {
         lua_pushnil(L);

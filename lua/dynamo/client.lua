@@ -84,7 +84,7 @@ local function invoke(self, op, params)
   params = check_params(op, params)
   local body = self.codec:encode(params, op.input)
   if #body > size.LIMIT then
-    local err = size.check_write(op.name, params, #body, function(tbl) return table_key_names(self, tbl) end)
+    local err = size.check_write(op.name, params, function(tbl) return table_key_names(self, tbl) end)
     if err then return nil, err end
   end
 
@@ -211,6 +211,5 @@ function M.new(opts)
 end
 
 M.Client = Client
-M.by_name = by_name
 
 return M

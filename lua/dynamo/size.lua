@@ -116,12 +116,11 @@ local function describe_key(item, key_names)
   return table.concat(parts, ", ")
 end
 
---- Checks the items of a write whose encoded body is over the limit (an
---- encoded item is never smaller than its DynamoDB size, so smaller bodies
---- need no check). `key_names(table)` returns the table's key attribute
---- names, or nil. Returns nil, or an ItemTooLarge error value.
-function M.check_write(op, params, body_len, key_names)
-  if body_len <= M.LIMIT then return nil end
+--- Checks the items of a write. Callers need only call it when the encoded
+--- body is over M.LIMIT: an encoded item is never smaller than its DynamoDB
+--- size. `key_names(table)` returns the table's key attribute names, or
+--- nil. Returns nil, or an ItemTooLarge error value.
+function M.check_write(op, params, key_names)
   for _, w in ipairs(write_items(op, params)) do
     local where, item, tbl = w[1], w[2], w[3]
     if type(item) == "table" then
