@@ -10,7 +10,15 @@ local function read(path)
   return s
 end
 
-local docs = read("docs/reference.md") .. "\n" .. read("docs/operations.md")
+-- Every page under docs/.
+local docs
+do
+  local pages = {}
+  local ls = assert(io.popen("ls docs/*.md"))
+  for path in ls:lines() do pages[#pages + 1] = read(path) end
+  ls:close()
+  docs = table.concat(pages, "\n")
+end
 
 -- The text of each "### <title>" section, up to the next heading.
 local sections = {}

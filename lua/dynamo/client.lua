@@ -7,6 +7,9 @@ local config = require "dynamo.config"
 local credentials = require "dynamo.credentials"
 local errors = require "dynamo.errors"
 local size = require "dynamo.size"
+local keys = require "dynamo.keys"
+local curl = require "dynamo.transport.curl"
+local friendly = require "dynamo.params"
 
 local type, error, os_time, setmetatable = type, error, os.time, setmetatable
 
@@ -35,6 +38,7 @@ local function check_params(op, params)
   elseif type(params) ~= "table" then
     error("bad argument #1 to '" .. op.method .. "' (table expected, got " .. type(params) .. ")", 4)
   end
+  params = friendly.translate(op, params, 4)
   for _, name in ipairs(op.required) do
     if params[name] == nil then
       error("bad argument '" .. name .. "' to '" .. op.method .. "' (required)", 4)
@@ -59,22 +63,6 @@ local function check_params(op, params)
   return params
 end
 
--- The key attribute names of a table (from DescribeTable, once per
--- table), or nil when they cannot be had. Used to name an item in errors.
-local function table_key_names(self, table_name)
-  local cached = self.key_schemas[table_name]
-  if cached == nil then
-    cached = false
-    local res = self:describe_table { TableName = table_name }
-    if res and res.Table and type(res.Table.KeySchema) == "table" then
-      cached = {}
-      for i, k in ipairs(res.Table.KeySchema) do cached[i] = k.AttributeName end
-    end
-    self.key_schemas[table_name] = cached
-  end
-  return cached or nil
-end
-
 -- The request path: encode, sign, send, decode. Returns the decoded
 -- response, or nil and an error value.
 local function invoke(self, op, params)
@@ -84,7 +72,7 @@ local function invoke(self, op, params)
   params = check_params(op, params)
   local body = self.codec:encode(params, op.input)
   if #body > size.LIMIT then
-    local err = size.check_write(op.name, params, function(tbl) return table_key_names(self, tbl) end)
+    local err = size.check_write(op.name, params, function(tbl) return (keys.names(self, tbl)) end)
     if err then return nil, err end
   end
 
@@ -129,6 +117,12 @@ function Client:call(name, params)
     error("bad argument #1 to 'call' (unknown DynamoDB operation '" .. tostring(name) .. "')", 2)
   end
   return invoke(self, op, params)
+end
+
+-- Methods built on the request path, each in its own module: iterators,
+-- batches, transactions, waiters.
+for _, name in ipairs { "dynamo.paginate", "dynamo.parallel", "dynamo.batch", "dynamo.transact", "dynamo.waiters" } do
+  for method, fn in pairs(require(name).methods) do Client[method] = fn end
 end
 
 --- Releases the connection. Later calls return a ClientClosed error.
@@ -182,7 +176,7 @@ function M.new(opts)
   local transport = opts.transport
   if transport == nil then
     local kind, msg
-    transport, kind, msg = core.http {
+    transport, kind, msg = curl.new {
       timeout = opts.timeout,
       connect_timeout = opts.connect_timeout,
       verify = opts.verify,

@@ -1,0 +1,253 @@
+--- Iterators over paginated results: Query and Scan follow
+--- LastEvaluatedKey, PartiQL follows NextToken.
+---
+---   for item in db:query_items{ table = "orders", key = { customer = "c1" } } do ... end
+---
+--- An error never looks like the end: calling the iterator raises the
+--- error value (a dynamo error table; catch it with pcall), and
+--- it:next() returns nil, err instead. After the loop (or a break),
+--- it:last_key() is where to resume, and it.done says all was read.
+local async = require "dynamo.async"
+local keys = require "dynamo.keys"
+local friendly = require "dynamo.params"
+local api = require "dynamo.operations"
+
+local type, error, setmetatable, pairs = type, error, setmetatable, pairs
+
+local M = { methods = {} }
+
+local ops = {}
+for _, op in ipairs(api.operations) do ops[op.name] = op end
+
+-- Options the iterators take for themselves; everything else is sent.
+local own = { limit = true, page_size = true, start = true }
+
+-- Splits the caller's options into the iterator's and the request's
+-- (translated to AWS names, so builders are compiled once).
+local function prepare(method, op, opts, level)
+  if type(opts) ~= "table" then
+    error("bad argument #1 to '" .. method .. "' (table expected, got " .. type(opts) .. ")", level + 1)
+  end
+  local params, mine = {}, {}
+  for k, v in pairs(opts) do
+    if own[k] then mine[k] = v else params[k] = v end
+  end
+  for _, name in ipairs { "limit", "page_size" } do
+    local v = mine[name]
+    if v ~= nil and (math.type(v) ~= "integer" or v < 1) then
+      error("bad argument '" .. name .. "' to '" .. method .. "' (positive integer expected, got "
+        .. (math.type(v) or type(v)) .. ")", level + 1)
+    end
+  end
+  local view = setmetatable({}, { __index = op })
+  view.method = method
+  params = friendly.translate(view, params, level + 1)
+  if params.Limit and mine.page_size then
+    error("bad argument 'page_size' to '" .. method .. "' (given twice, also as 'Limit')", level + 1)
+  end
+  mine.page_size = mine.page_size or params.Limit
+  return params, mine
+end
+
+--- A cursor walks the pages of one request stream (one Query, one Scan
+--- segment, one PartiQL statement) and remembers where it stands.
+local Cursor = {}
+Cursor.__index = Cursor
+
+local function new_cursor(db, op, params, mine, token_field)
+  local c = setmetatable({
+    db = db, op = op, params = params, token_field = token_field,
+    limit = mine.limit, page_size = mine.page_size,
+    taken = 0, pos = 0, pages = 0, scanned = 0, done = false,
+  }, Cursor)
+  c.from = mine.start
+  if c.from == nil and token_field ~= "NextToken" then c.from = params.ExclusiveStartKey end
+  c.first = c.from
+  return c
+end
+
+-- Asks for the page after the last one fetched. Returns the page and
+-- the position it was fetched from, or nil, err. Fetching may run ahead
+-- of consuming (parallel scan), so the cursor's position moves only in
+-- accept().
+function Cursor:fetch()
+  local p = {}
+  for k, v in pairs(self.params) do p[k] = v end
+  p[self.token_field == "NextToken" and "NextToken" or "ExclusiveStartKey"] = self.from
+  local want = self.page_size
+  -- Without a filter every evaluated item is returned, so asking for no
+  -- more than are still wanted ends the last page exactly at the limit.
+  if self.limit and not p.FilterExpression then
+    local left = self.limit - self.taken
+    if not want or left < want then want = left end
+  end
+  p.Limit = want
+  local res, err = self.db:call(self.op.name, p)
+  if not res then return nil, err end
+  local from = self.from
+  self.pages = self.pages + 1
+  self.scanned = self.scanned + (res.ScannedCount or 0)
+  self.from = res[self.token_field == "NextToken" and "NextToken" or "LastEvaluatedKey"]
+  self.fetched_all = self.from == nil
+  return res, from
+end
+
+-- Makes a fetched page the current one.
+function Cursor:accept(page, from)
+  self.items = page.Items or {}
+  self.pos = 0
+  self.cut = nil
+  self.page_from = from
+  self.page_next = page[self.token_field == "NextToken" and "NextToken" or "LastEvaluatedKey"]
+  self.last_page = self.page_next == nil
+end
+
+--- The next item of the current page, or nil when it is used up.
+function Cursor:take()
+  local items = self.items
+  if not items or self.pos >= #items then return nil end
+  self.pos = self.pos + 1
+  self.taken = self.taken + 1
+  if self.limit and self.taken >= self.limit then self.done = true end
+  return items[self.pos]
+end
+
+--- Is there nothing more to take or fetch?
+function Cursor:finished()
+  if self.done then return true end
+  local used_up = not self.items or self.pos >= #self.items
+  return used_up and self.last_page == true
+end
+
+--- Where to resume: the key after which nothing was taken.
+function Cursor:last_key()
+  local items = self.items
+  if not items then return self.first end          -- nothing taken yet
+  if self.pos >= #items and not self.cut then return self.page_next end
+  if self.pos == 0 then return self.page_from end
+  if self.token_field == "NextToken" then
+    return nil, "a PartiQL statement can resume only at a page boundary"
+  end
+  local names, err = keys.names(self.db, self.params.TableName, self.params.IndexName)
+  if not names then return nil, err end
+  return keys.of(items[self.pos], names)
+end
+
+-- The iterator object: callable (raises on error), or :next() (values).
+local Iterator = {}
+Iterator.__index = Iterator
+
+function Iterator:__call()
+  local item, err = self:next()
+  if item == nil and err ~= nil then error(err, 2) end
+  return item
+end
+
+--- One item, or nil at the end, or nil, err.
+function Iterator:next()
+  if self.err then return nil, self.err end
+  local c = self.cursor
+  while true do
+    if c.done then break end
+    local item = c:take()
+    if item ~= nil then
+      self.done = c:finished()
+      return item
+    end
+    if c.last_page then break end
+    local page, from = c:fetch()
+    if not page then
+      self.err = from
+      return nil, from
+    end
+    c:accept(page, from)
+    if self.on_page then self.on_page(page) end
+  end
+  self.done = true
+  return nil
+end
+
+--- Where a later run can resume (pass it as `start`); nil before the
+--- first item when starting from the beginning. Check it.done first: a
+--- finished iterator has nothing to resume.
+function Iterator:last_key()
+  return self.cursor:last_key()
+end
+
+--- Pages fetched so far, and items the server evaluated (ScannedCount).
+function Iterator:stats()
+  return { pages = self.cursor.pages, scanned = self.cursor.scanned, items = self.cursor.taken }
+end
+
+local function items_of(method, op_name, token_field)
+  local op = ops[op_name]
+  return function(db, opts)
+    local params, mine = prepare(method, op, opts, 2)
+    local it = setmetatable({ done = false }, Iterator)
+    it.cursor = new_cursor(db, op, params, mine, token_field)
+    return it
+  end
+end
+
+-- Pages instead of items: each step yields a whole response.
+local Pages = setmetatable({}, { __index = Iterator })
+Pages.__index = Pages
+Pages.__call = Iterator.__call
+
+function Pages:next()
+  if self.err then return nil, self.err end
+  local c = self.cursor
+  if c.last_page or c.done then
+    self.done = true
+    return nil
+  end
+  local page, from = c:fetch()
+  if not page then
+    self.err = from
+    return nil, from
+  end
+  c:accept(page, from)
+  local n = #c.items
+  if c.limit and c.taken + n >= c.limit then
+    -- A filtered page can hold more than are still wanted: cut it, and
+    -- last_key() then points at the last item kept.
+    n = c.limit - c.taken
+    if n < #c.items then
+      local kept = {}
+      for i = 1, n do kept[i] = c.items[i] end
+      local copy = {}
+      for k, v in pairs(page) do copy[k] = v end
+      copy.Items, copy.Count = kept, n
+      c.items, page = kept, copy
+      c.cut = true
+    end
+    c.done = true
+  end
+  c.pos = n
+  c.taken = c.taken + n
+  self.done = c:finished()
+  return page
+end
+
+local function pages_of(method, op_name, token_field)
+  local op = ops[op_name]
+  return function(db, opts)
+    local params, mine = prepare(method, op, opts, 2)
+    local it = setmetatable({ done = false }, Pages)
+    it.cursor = new_cursor(db, op, params, mine, token_field)
+    return it
+  end
+end
+
+M.methods.query_items = items_of("query_items", "Query", "LastEvaluatedKey")
+M.methods.scan_items = items_of("scan_items", "Scan", "LastEvaluatedKey")
+M.methods.query_pages = pages_of("query_pages", "Query", "LastEvaluatedKey")
+M.methods.scan_pages = pages_of("scan_pages", "Scan", "LastEvaluatedKey")
+M.methods.execute = items_of("execute", "ExecuteStatement", "NextToken")
+M.methods.execute_pages = pages_of("execute_pages", "ExecuteStatement", "NextToken")
+
+M.Cursor = Cursor
+M.prepare = prepare
+M.new_cursor = new_cursor
+
+return M

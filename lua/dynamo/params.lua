@@ -1,0 +1,129 @@
+--- Friendly parameters: short snake_case names beside the AWS ones, and
+--- expression builders compiled to strings with their placeholders.
+---   db:update_item{ table = "users", key = { id = "u1" },
+---                   update = dynamo.update():set("visits", dynamo.attr("visits") + 1),
+---                   condition = dynamo.attr("id"):exists() }
+--- The AWS names (TableName, Key, UpdateExpression, ...) stay accepted,
+--- and an AWS expression member may hold a builder too.
+local type, pairs, error, tostring, upper = type, pairs, error, tostring, string.upper
+
+local M = {}
+
+-- friendly name -> AWS member. Where one name fits several operations,
+-- a list: the first member the operation has wins (Query has no Key,
+-- so its `key` is the key condition).
+local names = {
+  table = { "TableName" },
+  key = { "Key", "KeyConditionExpression" },
+  key_condition = { "KeyConditionExpression" },
+  item = { "Item" },
+  condition = { "ConditionExpression" },
+  update = { "UpdateExpression" },
+  filter = { "FilterExpression" },
+  projection = { "ProjectionExpression" },
+  index = { "IndexName" },
+  consistent = { "ConsistentRead" },
+  forward = { "ScanIndexForward" },
+  limit = { "Limit" },
+  start = { "ExclusiveStartKey" },
+  select = { "Select" },
+  segment = { "Segment" },
+  segments = { "TotalSegments" },
+  return_values = { "ReturnValues" },
+  return_consumed = { "ReturnConsumedCapacity" },
+  return_metrics = { "ReturnItemCollectionMetrics" },
+  return_values_on_failure = { "ReturnValuesOnConditionCheckFailure" },
+  statement = { "Statement" },
+  parameters = { "Parameters" },
+  next_token = { "NextToken" },
+  token = { "ClientRequestToken" },
+  names = { "ExpressionAttributeNames" },
+  values = { "ExpressionAttributeValues" },
+}
+M.names = names
+
+-- Expression members and the context method that compiles each, in a
+-- fixed order so placeholders come out the same every time.
+local compilers = {
+  { "KeyConditionExpression", "key_condition" },
+  { "UpdateExpression", "update" },
+  { "ConditionExpression", "condition" },
+  { "FilterExpression", "condition" },
+  { "ProjectionExpression", "projection" },
+}
+local is_expression_member = {}
+for _, c in ipairs(compilers) do is_expression_member[c[1]] = true end
+
+-- Enum members given in any case: return_values = "all_new".
+local enums = {
+  ReturnValues = true, Select = true, ReturnValuesOnConditionCheckFailure = true,
+  ReturnConsumedCapacity = "TOTAL", ReturnItemCollectionMetrics = "SIZE",
+}
+
+-- Does params need translating? Most calls with AWS names do not.
+local function plain(op, params)
+  for k, v in pairs(params) do
+    if not op.members[k] or (is_expression_member[k] and type(v) ~= "string") then return false end
+  end
+  return true
+end
+
+local function member_for(op, name)
+  local candidates = names[name]
+  if not candidates then return nil end
+  for _, m in ipairs(candidates) do
+    if op.members[m] then return m end
+  end
+end
+
+--- The AWS parameters for op from params (a new table when anything
+--- changes; params itself is never modified). Raises for a mistake,
+--- pointing `level` frames up.
+function M.translate(op, params, level)
+  if plain(op, params) then return params end
+  level = (level or 1) + 1
+  local out, from = {}, {}
+  for k, v in pairs(params) do
+    local member = op.members[k] and k or member_for(op, k)
+    if not member then
+      error("bad argument '" .. tostring(k) .. "' to '" .. op.method .. "' (" .. op.name
+        .. " has no parameter of that name)", level)
+    end
+    if from[member] then
+      error("bad argument '" .. tostring(k) .. "' to '" .. op.method .. "' (given twice, also as '"
+        .. from[member] .. "')", level)
+    end
+    from[member] = k
+    local e = enums[member]
+    if e == true and type(v) == "string" then
+      v = upper(v)
+    elseif e and v == true then
+      v = e
+    elseif e and type(v) == "string" then
+      v = upper(v)
+    end
+    out[member] = v
+  end
+
+  local ctx
+  for _, c in ipairs(compilers) do
+    local member, method = c[1], c[2]
+    local v = out[member]
+    if v ~= nil and type(v) ~= "string" then
+      ctx = ctx or require("dynamo.expr").context(out.ExpressionAttributeNames, out.ExpressionAttributeValues)
+      local ok, s = pcall(ctx[method], ctx, v)
+      if not ok then
+        error("bad argument '" .. from[member] .. "' to '" .. op.method .. "' ("
+          .. tostring(s):gsub("^[^:]*:%d+: ", "") .. ")", level)
+      end
+      out[member] = s
+    end
+  end
+  if ctx then
+    out.ExpressionAttributeNames = ctx:names()
+    out.ExpressionAttributeValues = ctx:values()
+  end
+  return out
+end
+
+return M

@@ -1,0 +1,55 @@
+/* Shared by the libcurl transports: core.http's blocking requests
+ * (http_curl.c) and core.multi's concurrent transfers (http_multi.c). */
+#ifndef DYNAMO_HTTP_H
+#define DYNAMO_HTTP_H
+
+#include <curl/curl.h>
+#include "core.h"
+#include "buf.h"
+
+#define HTTP_MT "dynamo.http"
+
+/* Where a transfer's callbacks put the response. */
+typedef struct {
+    dyn_buf body;
+    dyn_buf head;    /* raw header lines of the final response */
+    int oom;         /* a callback ran out of memory */
+    char errbuf[CURL_ERROR_SIZE];
+} http_sink;
+
+/* A request's arguments, checked (methods at 2..5 of the Lua stack). */
+typedef struct {
+    const char *method, *url, *body;
+    size_t mlen, blen;
+    int is_head;
+} http_args;
+
+/* libcurl write and header callbacks; ud is an http_sink. */
+DYN_HIDDEN size_t dyn_http_on_body(char *p, size_t size, size_t n, void *ud);
+DYN_HIDDEN size_t dyn_http_on_header(char *p, size_t size, size_t n, void *ud);
+
+/* Checks method, url, headers, body at idx..idx+3 for function fn. */
+DYN_HIDDEN void dyn_http_check_args(lua_State *L, int idx, const char *fn, http_args *a);
+/* The checked header string headers[i] (headers at idx); raises for CR/LF/NUL. */
+DYN_HIDDEN const char *dyn_http_header(lua_State *L, int idx, size_t i, const char *fn);
+/* Sets method and body options; copy_body makes libcurl keep its own copy. */
+DYN_HIDDEN CURLcode dyn_http_set_method(CURL *h, const http_args *a, int copy_body);
+/* Points the transfer's callbacks and error buffer at the sink. */
+DYN_HIDDEN CURLcode dyn_http_set_sink(CURL *h, http_sink *s);
+
+/* Pushes nil, kind, message for a failed transfer; returns 3. */
+DYN_HIDDEN int dyn_http_push_failure(lua_State *L, const http_sink *s, CURLcode rc, const char *url);
+DYN_HIDDEN void dyn_http_lower_names(dyn_buf *b);
+DYN_HIDDEN void dyn_http_push_headers(lua_State *L, const char *p, size_t len);
+DYN_HIDDEN int dyn_http_check_crc32(lua_State *L, const char *body, size_t len);
+/* An RFC 9110 token: what may stand as a request method. */
+DYN_HIDDEN int dyn_http_is_token(const char *s, size_t n);
+
+/* The easy handle core.http(opts) configured, for copies (NULL once closed). */
+DYN_HIDDEN CURL *dyn_http_template(lua_State *L, int idx, const char *fn);
+/* Initializes libcurl once per Lua state; CURLE_OK or the failure. */
+DYN_HIDDEN CURLcode dyn_http_global(lua_State *L);
+
+DYN_HIDDEN void dyn_open_multi(lua_State *L);
+
+#endif
