@@ -245,6 +245,14 @@ def main():
             "output": value_map(shapes, out) if out else None,
         })
 
+    # The action structures inside TransactItems, so transaction entries
+    # are checked like operations.
+    actions = []
+    for container in ("TransactWriteItem", "TransactGetItem"):
+        for member, ref in sorted(shapes[container]["members"].items()):
+            shape = ref["shape"]
+            actions.append((member, shapes[shape].get("required", []), member_types(shapes, shape)))
+
     errors_map = error_value_map(model)
     em = Emitter()
     counts = {}
@@ -278,6 +286,12 @@ def main():
                    lua_str(meta["endpointPrefix"])))
         f.write("  json_version = %s,\n" % lua_str(meta["jsonVersion"]))
         f.write("  error_values = %s,\n" % em.expr(errors_map, shared))
+        f.write("  transact_actions = {\n")
+        for member, required, members in actions:
+            f.write("    %s = {\n      required = { %s },\n      members = { %s },\n    },\n"
+                    % (member, ", ".join(lua_str(r) for r in required),
+                       ", ".join("%s = %s" % (m, lua_str(t)) for m, t in sorted(members.items()))))
+        f.write("  },\n")
         f.write("  operations = {\n")
         for r in rows:
             f.write("  " + r.replace("\n", "\n  ") + "\n")

@@ -26,6 +26,7 @@ __attribute__((visibility("default"))) int luaopen_dynamo_core(lua_State *L)
     dyn_open_sigv4(L);
     dyn_open_http(L);
     dyn_open_clock(L);
+    dyn_open_random(L);
     lua_pushliteral(L, "0.1.0");
     lua_setfield(L, -2, "version");
     return 1;

@@ -9,5 +9,6 @@ DYN_HIDDEN void dyn_open_codec(lua_State *L);   /* codec.c: core.codec, type mar
 DYN_HIDDEN void dyn_open_sigv4(lua_State *L);   /* sigv4.c: core.signer */
 DYN_HIDDEN void dyn_open_http(lua_State *L);    /* http_curl.c: core.http, core.multi */
 DYN_HIDDEN void dyn_open_clock(lua_State *L);   /* clock.c: core.now, core.sleep */
+DYN_HIDDEN void dyn_open_random(lua_State *L);  /* random.c: core.random_bytes */
 
 #endif

@@ -7,7 +7,8 @@
 --   err.throttle    true for throttling errors
 --   err.operation   the DynamoDB operation, e.g. "PutItem"
 -- Service errors keep any extra fields of the error body (for example
--- err.CancellationReasons of TransactionCanceledException).
+-- err.CancellationReasons of TransactionCanceledException, also given as
+-- err.reasons = { { code =, message =, item = }, ... }, one per action).
 local M = {}
 
 local Error = {}
@@ -94,6 +95,14 @@ function M.service(operation, status, headers, body)
   fields.status = status
   fields.request_id = headers["x-amzn-requestid"]
   fields.operation = operation
+  -- TransactionCanceledException: one reason per action, in order.
+  if type(fields.CancellationReasons) == "table" then
+    local reasons = {}
+    for i, r in ipairs(fields.CancellationReasons) do
+      reasons[i] = { code = r.Code, message = r.Message, item = r.Item }
+    end
+    fields.reasons = reasons
+  end
   if status >= 500 and fields.retryable == nil then
     fields.retryable = true
   end

@@ -40,6 +40,28 @@ return {
   service = "dynamodb",
   json_version = "1.0",
   error_values = { ["CancellationReasons"] = S23, ["Item"] = S4 },
+  transact_actions = {
+    ConditionCheck = {
+      required = { "Key", "TableName", "ConditionExpression" },
+      members = { ConditionExpression = "string", ExpressionAttributeNames = "table", ExpressionAttributeValues = "table", Key = "table", ReturnValuesOnConditionCheckFailure = "string", TableName = "string" },
+    },
+    Delete = {
+      required = { "Key", "TableName" },
+      members = { ConditionExpression = "string", ExpressionAttributeNames = "table", ExpressionAttributeValues = "table", Key = "table", ReturnValuesOnConditionCheckFailure = "string", TableName = "string" },
+    },
+    Put = {
+      required = { "Item", "TableName" },
+      members = { ConditionExpression = "string", ExpressionAttributeNames = "table", ExpressionAttributeValues = "table", Item = "table", ReturnValuesOnConditionCheckFailure = "string", TableName = "string" },
+    },
+    Update = {
+      required = { "Key", "UpdateExpression", "TableName" },
+      members = { ConditionExpression = "string", ExpressionAttributeNames = "table", ExpressionAttributeValues = "table", Key = "table", ReturnValuesOnConditionCheckFailure = "string", TableName = "string", UpdateExpression = "string" },
+    },
+    Get = {
+      required = { "Key", "TableName" },
+      members = { ExpressionAttributeNames = "table", Key = "table", ProjectionExpression = "string", TableName = "string" },
+    },
+  },
   operations = {
     {
       name = "BatchExecuteStatement",

@@ -42,6 +42,18 @@ local names = {
 }
 M.names = names
 
+-- AWS member -> its friendly name, for messages.
+local friendly_of = {}
+for short, members in pairs(names) do
+  if not friendly_of[members[1]] then friendly_of[members[1]] = short end
+end
+friendly_of.KeyConditionExpression = "key"
+
+--- The friendly name of an AWS member ("TableName" -> "table"), or the member.
+function M.friendly_name(member)
+  return friendly_of[member] or member
+end
+
 -- Expression members and the context method that compiles each, in a
 -- fixed order so placeholders come out the same every time.
 local compilers = {
@@ -82,16 +94,17 @@ end
 function M.translate(op, params, level)
   if plain(op, params) then return params end
   level = (level or 1) + 1
+  local prefix = op.prefix or ""
   local out, from = {}, {}
   for k, v in pairs(params) do
     local member = op.members[k] and k or member_for(op, k)
     if not member then
-      error("bad argument '" .. tostring(k) .. "' to '" .. op.method .. "' (" .. op.name
+      error("bad argument '" .. prefix .. tostring(k) .. "' to '" .. op.method .. "' (" .. op.name
         .. " has no parameter of that name)", level)
     end
     if from[member] then
-      error("bad argument '" .. tostring(k) .. "' to '" .. op.method .. "' (given twice, also as '"
-        .. from[member] .. "')", level)
+      error("bad argument '" .. prefix .. tostring(k) .. "' to '" .. op.method .. "' (given twice, also as '"
+        .. prefix .. from[member] .. "')", level)
     end
     from[member] = k
     local e = enums[member]
@@ -113,7 +126,7 @@ function M.translate(op, params, level)
       ctx = ctx or require("dynamo.expr").context(out.ExpressionAttributeNames, out.ExpressionAttributeValues)
       local ok, s = pcall(ctx[method], ctx, v)
       if not ok then
-        error("bad argument '" .. from[member] .. "' to '" .. op.method .. "' ("
+        error("bad argument '" .. prefix .. from[member] .. "' to '" .. op.method .. "' ("
           .. tostring(s):gsub("^[^:]*:%d+: ", "") .. ")", level)
       end
       out[member] = s
