@@ -9,6 +9,8 @@ local credentials = require "dynamo.credentials"
 local types = require "dynamo.types"
 local size = require "dynamo.size"
 local api = require "dynamo.operations"
+local async = require "dynamo.async"
+local expr = require "dynamo.expr"
 
 local dynamo = {
   _VERSION = core.version,
@@ -27,7 +29,14 @@ local dynamo = {
   item_size = size.item_size,
   credentials = credentials,
   is_error = errors.is_error,
+  gather = async.gather,
+  sleep = async.sleep,
+  --- Seconds on a monotonic clock (for timing and deadlines).
+  now = async.now,
 }
+
+-- The expression builders: dynamo.attr, dynamo.key, dynamo.update, ...
+for name, fn in pairs(expr.public) do dynamo[name] = fn end
 
 --- The names of every DynamoDB operation, in API order.
 function dynamo.operations()

@@ -108,12 +108,10 @@ function M.translate(op, params, level)
     end
     from[member] = k
     local e = enums[member]
-    if e == true and type(v) == "string" then
+    if e and type(v) == "string" then
       v = upper(v)
-    elseif e and v == true then
+    elseif e and e ~= true and v == true then
       v = e
-    elseif e and type(v) == "string" then
-      v = upper(v)
     end
     out[member] = v
   end
@@ -124,11 +122,7 @@ function M.translate(op, params, level)
     local v = out[member]
     if v ~= nil and type(v) ~= "string" then
       ctx = ctx or require("dynamo.expr").context(out.ExpressionAttributeNames, out.ExpressionAttributeValues)
-      local ok, s = pcall(ctx[method], ctx, v)
-      if not ok then
-        error("bad argument '" .. prefix .. from[member] .. "' to '" .. op.method .. "' ("
-          .. tostring(s):gsub("^[^:]*:%d+: ", "") .. ")", level)
-      end
+      local s = ctx[method](ctx, v, "'" .. prefix .. from[member] .. "' to '" .. op.method .. "'", level)
       out[member] = s
     end
   end
