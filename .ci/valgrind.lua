@@ -118,6 +118,35 @@ local res, err = db:put_item { TableName = "users", Item = { id = "u1" } }
 assert(res == nil and err.code == "ClientClosed", tostring(err))
 print("http: refused connection as ConnectionError (x3), then ClientClosed")
 
+-- Concurrent transfers (core.multi): refused ones through dynamo.gather,
+-- a multi closed with transfers in flight, and transfers left to the GC.
+-- With the test servers running, successful ones too.
+local async = require "dynamo.async"
+local failures = { async.gather(function() return select(2, db:get_item { TableName = "t", Key = { id = "a" } }) end,
+  function() return select(2, dynamo.new { endpoint = "http://127.0.0.1:" .. port,
+    credentials = { access_key_id = "AKID", secret_access_key = "secret" } }:list_tables {}) end) }
+assert(#failures == 2 and failures[1].code == "ClientClosed" and failures[2].code == "ConnectionError")
+local http, m = core.http {}, core.multi()
+local inflight = {}
+for i = 1, 3 do inflight[i] = assert(http:start(m, "POST", "http://127.0.0.1:" .. port, { "A: b" }, "{}")) end
+m:close()
+assert(inflight[1]:result() == nil)
+for _ = 1, 3 do http:start(core.multi(), "GET", "http://127.0.0.1:" .. port) end
+local env = io.open(os.getenv("DYNAMO_SERVERS_ENV") or ".cache/servers.env")
+local ok_requests = 0
+if env then
+  local url = env:read("a"):match("DYNAMO_TEST_LOCAL=(%S+)")
+  env:close()
+  local live = url and dynamo.new { endpoint = url, credentials = { access_key_id = "AKID", secret_access_key = "s" } }
+  if live and live:list_tables {} then
+    local fns = {}
+    for i = 1, 8 do fns[i] = function() return assert(live:list_tables {}) end end
+    ok_requests = #{ async.gather(fns) }
+  end
+end
+collectgarbage()
+print(("multi: 2 failures through gather, 3 aborted by close, %d concurrent requests"):format(ok_requests))
+
 -- Unreferenced clients, codecs and signers are left to the GC and to
 -- lua_close at exit.
 for _ = 1, 5 do core.codec(); core.signer(); dynamo.new { endpoint = "http://127.0.0.1:1" } end
