@@ -18,12 +18,9 @@ static int clock_sleep(lua_State *L)
 {
     struct timespec ts;
     double s;
-    if (lua_type(L, 1) != LUA_TNUMBER)
-        return luaL_error(L, "bad argument 'seconds' to 'sleep' (number expected, got %s)",
-                          luaL_typename(L, 1));
-    s = (double)lua_tonumber(L, 1);
-    if (!(s >= 0))
-        return luaL_error(L, "bad argument 'seconds' to 'sleep' (non-negative number expected)");
+    if (lua_type(L, 1) != LUA_TNUMBER || !((s = (double)lua_tonumber(L, 1)) >= 0))
+        return luaL_error(L, "bad argument 'seconds' to 'sleep' (non-negative number expected, got %s)",
+                          lua_type(L, 1) == LUA_TNUMBER ? lua_tostring(L, 1) : luaL_typename(L, 1));
     if (s > 1e9)
         s = 1e9;
     ts.tv_sec = (time_t)s;

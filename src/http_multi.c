@@ -39,6 +39,7 @@ struct xfer {
     lua_Integer id;
     CURLcode rc;
     int done, taken, is_head;
+    int closed;                 /* failed because its multi was closed */
 };
 
 static multi *check_multi(lua_State *L, int idx, const char *fn)
@@ -198,7 +199,7 @@ static int multi_wait(lua_State *L)
     if (!lua_isnoneornil(L, 2)) {
         if (lua_type(L, 2) != LUA_TNUMBER || !(lua_tonumber(L, 2) >= 0))
             return luaL_error(L, "bad argument 'timeout' to 'wait' (non-negative number expected, got %s)",
-                              luaL_typename(L, 2));
+                              lua_type(L, 2) == LUA_TNUMBER ? lua_tostring(L, 2) : luaL_typename(L, 2));
         timeout = (double)lua_tonumber(L, 2);
     }
     lua_settop(L, 1);
@@ -252,8 +253,7 @@ static void multi_free(multi *m)
         xfer *x = m->active;
         detach(x);
         x->done = 1;
-        x->rc = CURLE_ABORTED_BY_CALLBACK;
-        strcpy(x->sink.errbuf, "the multi handle was closed");
+        x->closed = 1;
     }
     if (m->handle) {
         curl_multi_cleanup(m->handle);
@@ -302,6 +302,10 @@ static int xfer_result(lua_State *L)
         return luaL_error(L, "transfer %d: result already taken", (int)x->id);
     x->taken = 1;
     lua_settop(L, 1);
+    if (x->closed) {
+        xfer_release(x);
+        return start_failed(L, "closed", "the multi handle was closed during the transfer");
+    }
     if (x->rc != CURLE_OK) {
         dyn_http_push_failure(L, &x->sink, x->rc, x->url ? x->url : "");
         xfer_release(x);

@@ -52,12 +52,13 @@ local function resume(task)
     if res[1] then
       task.results = table.pack(select(2, unpack(res, 1, res.n)))
     else
-      task.error = res[2]
+      task.failed, task.error = true, res[2]   -- error(nil) is an error too
     end
   elseif res[2] ~= PAUSE then
     -- The task yielded on its own: there is no one to hand the value to.
     task.done = true
     task.sched.live = task.sched.live - 1
+    task.failed = true
     task.error = "a task of dynamo.gather called coroutine.yield itself (use a plain function)"
   end
 end
@@ -171,6 +172,10 @@ end
 
 --- Waits `seconds`: other tasks run meanwhile when called inside a task.
 function M.sleep(seconds)
+  if type(seconds) ~= "number" or not (seconds >= 0) then
+    error("bad argument 'seconds' to 'sleep' (non-negative number expected, got "
+      .. (type(seconds) == "number" and tostring(seconds) or type(seconds)) .. ")", 2)
+  end
   local task = current()
   if not task then return core.sleep(seconds) end
   task.wake_at = core.now() + seconds
@@ -205,7 +210,7 @@ function M.gather(...)
   block_until(sched, all_done)
   local results = {}
   for i, t in ipairs(tasks) do
-    if t.error ~= nil then error(t.error, 0) end
+    if t.failed then error(t.error, 0) end
     results[i] = t.results[1]
   end
   return unpack(results, 1, n)

@@ -106,7 +106,9 @@ end
 
 for _, op in ipairs(api.operations) do
   Client[op.method] = function(self, params)
-    return invoke(self, op, params)
+    -- Not a tail call: argument errors count this frame to reach the caller.
+    local res, err = invoke(self, op, params)
+    return res, err
   end
 end
 
@@ -116,7 +118,8 @@ function Client:call(name, params)
   if not op then
     error("bad argument #1 to 'call' (unknown DynamoDB operation '" .. tostring(name) .. "')", 2)
   end
-  return invoke(self, op, params)
+  local res, err = invoke(self, op, params)
+  return res, err
 end
 
 -- Methods built on the request path, each in its own module: iterators,

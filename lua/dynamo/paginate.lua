@@ -36,7 +36,7 @@ local function prepare(method, op, opts, level)
     local v = mine[name]
     if v ~= nil and (math.type(v) ~= "integer" or v < 1) then
       error("bad argument '" .. name .. "' to '" .. method .. "' (positive integer expected, got "
-        .. (math.type(v) or type(v)) .. ")", level + 1)
+        .. (type(v) == "number" and tostring(v) or type(v)) .. ")", level + 1)
     end
   end
   local view = setmetatable({}, { __index = op })
@@ -58,10 +58,13 @@ local function new_cursor(db, op, params, mine, token_field)
   local c = setmetatable({
     db = db, op = op, params = params, token_field = token_field,
     limit = mine.limit, page_size = mine.page_size,
-    taken = 0, pos = 0, pages = 0, scanned = 0, done = false,
+    taken = 0, pos = 0, pages = 0, scanned = 0,
+    stopped = false,   -- the limit was reached (more may remain)
   }, Cursor)
   c.from = mine.start
-  if c.from == nil and token_field ~= "NextToken" then c.from = params.ExclusiveStartKey end
+  if c.from == nil then
+    c.from = params[token_field == "NextToken" and "NextToken" or "ExclusiveStartKey"]
+  end
   c.first = c.from
   return c
 end
@@ -108,15 +111,14 @@ function Cursor:take()
   if not items or self.pos >= #items then return nil end
   self.pos = self.pos + 1
   self.taken = self.taken + 1
-  if self.limit and self.taken >= self.limit then self.done = true end
+  if self.limit and self.taken >= self.limit then self.stopped = true end
   return items[self.pos]
 end
 
---- Is there nothing more to take or fetch?
+--- Was everything read (the last page fetched and used up)?
 function Cursor:finished()
-  if self.done then return true end
   local used_up = not self.items or self.pos >= #self.items
-  return used_up and self.last_page == true
+  return used_up and self.last_page == true and not self.cut
 end
 
 --- Where to resume: the key after which nothing was taken.
@@ -148,7 +150,7 @@ function Iterator:next()
   if self.err then return nil, self.err end
   local c = self.cursor
   while true do
-    if c.done then break end
+    if c.stopped then break end
     local item = c:take()
     if item ~= nil then
       self.done = c:finished()
@@ -161,15 +163,14 @@ function Iterator:next()
       return nil, from
     end
     c:accept(page, from)
-    if self.on_page then self.on_page(page) end
   end
-  self.done = true
+  self.done = c:finished()
   return nil
 end
 
 --- Where a later run can resume (pass it as `start`); nil before the
---- first item when starting from the beginning. Check it.done first: a
---- finished iterator has nothing to resume.
+--- first item when starting from the beginning. it.done is true when
+--- everything was read: then there is nothing to resume.
 function Iterator:last_key()
   return self.cursor:last_key()
 end
@@ -197,8 +198,8 @@ Pages.__call = Iterator.__call
 function Pages:next()
   if self.err then return nil, self.err end
   local c = self.cursor
-  if c.last_page or c.done then
-    self.done = true
+  if c.last_page or c.stopped then
+    self.done = c:finished()
     return nil
   end
   local page, from = c:fetch()
@@ -221,7 +222,7 @@ function Pages:next()
       c.items, page = kept, copy
       c.cut = true
     end
-    c.done = true
+    c.stopped = true
   end
   c.pos = n
   c.taken = c.taken + n

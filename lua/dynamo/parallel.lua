@@ -49,6 +49,7 @@ end
 
 --- One item, or nil at the end, or nil, err.
 function Parallel:next()
+  if not self.sched then self:start() end
   while true do
     if self.err then return nil, self.err end
     if self.closed or (self.limit and self.taken >= self.limit) then break end
@@ -78,9 +79,17 @@ function Parallel:next()
       async.block_until(self.sched, function() return ready(self) end)
     end
   end
-  self.done = not self.err
+  self.done = self:all_read()
   self:close()
   return nil
+end
+
+--- Was every segment read to its end?
+function Parallel:all_read()
+  for _, seg in ipairs(self.segs) do
+    if seg.ahead or not seg.cursor:finished() then return false end
+  end
+  return true
 end
 
 function Parallel:__call()
@@ -104,6 +113,15 @@ function Parallel:last_keys()
   return out
 end
 
+-- Spawns the segments' tasks into the scheduler of whoever reads first:
+-- the enclosing gather's when read inside a task, else a private one.
+function Parallel:start()
+  self.sched = async.scheduler()
+  for _, seg in ipairs(self.segs) do
+    if not seg.cursor.fetched_all then self.sched:spawn(run_segment, self, seg) end
+  end
+end
+
 --- Stops the segments still fetching (a loop that breaks early should
 --- call it; Lua 5.4 for loops do it themselves).
 function Parallel:close()
@@ -120,7 +138,10 @@ function Parallel:stats()
 end
 
 function M.methods.parallel_scan(db, opts)
-  local segments = type(opts) == "table" and opts.segments
+  if type(opts) ~= "table" then
+    error("bad argument #1 to 'parallel_scan' (table expected, got " .. type(opts) .. ")", 2)
+  end
+  local segments = opts.segments
   if math.type(segments) ~= "integer" or segments < 1 or segments > 1000000 then
     error("bad argument 'segments' to 'parallel_scan' (integer from 1 to 1000000 expected, got "
       .. tostring(math.type(segments) or type(segments)) .. ")", 2)
@@ -137,11 +158,10 @@ function M.methods.parallel_scan(db, opts)
   local params, mine = paginate.prepare("parallel_scan", scan_op, rest, 2)
   local limit = opts.limit
   if limit ~= nil and (math.type(limit) ~= "integer" or limit < 1) then
-    error("bad argument 'limit' to 'parallel_scan' (positive integer expected)", 2)
+    error("bad argument 'limit' to 'parallel_scan' (positive integer expected, got " .. tostring(limit) .. ")", 2)
   end
 
-  local it = setmetatable({ segs = {}, taken = 0, turn = 0, limit = limit, done = false,
-    sched = async.scheduler() }, Parallel)
+  local it = setmetatable({ segs = {}, taken = 0, turn = 0, limit = limit, done = false }, Parallel)
   for i = 1, segments do
     local p = {}
     for k, v in pairs(params) do p[k] = v end
@@ -149,9 +169,7 @@ function M.methods.parallel_scan(db, opts)
     local from = start and start[i]
     local c = paginate.new_cursor(db, scan_op, p, { page_size = mine.page_size, start = from or nil })
     if from == false then c.fetched_all, c.last_page = true, true end -- finished in an earlier run
-    local seg = { cursor = c }
-    it.segs[i] = seg
-    if from ~= false then it.sched:spawn(run_segment, it, seg) end
+    it.segs[i] = { cursor = c }
   end
   return it, nil, nil, it
 end

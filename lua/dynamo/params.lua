@@ -66,16 +66,30 @@ local compilers = {
 local is_expression_member = {}
 for _, c in ipairs(compilers) do is_expression_member[c[1]] = true end
 
--- Enum members given in any case: return_values = "all_new".
+-- Enum members given in any case (return_values = "all_new"); for the
+-- two capacity reports also true (the usual detail) and false ("NONE").
 local enums = {
   ReturnValues = true, Select = true, ReturnValuesOnConditionCheckFailure = true,
   ReturnConsumedCapacity = "TOTAL", ReturnItemCollectionMetrics = "SIZE",
 }
 
+--- An enum member's value in the form DynamoDB takes; others unchanged.
+function M.enum(member, v)
+  local e = enums[member]
+  if not e then return v end
+  if type(v) == "string" then return upper(v) end
+  if e ~= true and v == true then return e end
+  if e ~= true and v == false then return "NONE" end
+  return v
+end
+
 -- Does params need translating? Most calls with AWS names do not.
 local function plain(op, params)
   for k, v in pairs(params) do
-    if not op.members[k] or (is_expression_member[k] and type(v) ~= "string") then return false end
+    if not op.members[k] or (is_expression_member[k] and type(v) ~= "string")
+      or (enums[k] and (type(v) ~= "string" or v:find("%l"))) then
+      return false
+    end
   end
   return true
 end
@@ -103,17 +117,14 @@ function M.translate(op, params, level)
         .. " has no parameter of that name)", level)
     end
     if from[member] then
-      error("bad argument '" .. prefix .. tostring(k) .. "' to '" .. op.method .. "' (given twice, also as '"
-        .. prefix .. from[member] .. "')", level)
+      -- The friendly name first, whichever pairs() met first.
+      local a, b = k, from[member]
+      if a == member then a, b = b, a end
+      error("bad argument '" .. prefix .. tostring(a) .. "' to '" .. op.method .. "' (given twice, also as '"
+        .. prefix .. b .. "')", level)
     end
     from[member] = k
-    local e = enums[member]
-    if e and type(v) == "string" then
-      v = upper(v)
-    elseif e and e ~= true and v == true then
-      v = e
-    end
-    out[member] = v
+    out[member] = M.enum(member, v)
   end
 
   local ctx
@@ -122,7 +133,7 @@ function M.translate(op, params, level)
     local v = out[member]
     if v ~= nil and type(v) ~= "string" then
       ctx = ctx or require("dynamo.expr").context(out.ExpressionAttributeNames, out.ExpressionAttributeValues)
-      local s = ctx[method](ctx, v, "'" .. prefix .. from[member] .. "' to '" .. op.method .. "'", level)
+      local s = ctx[method](ctx, v, "'" .. prefix .. from[member] .. "' to '" .. op.method .. "'", level + 1)
       out[member] = s
     end
   end

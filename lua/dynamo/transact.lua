@@ -9,8 +9,9 @@
 ---
 --- Actions take the friendly names of the item operations (or the AWS
 --- ones). Checked before sending: at most 100 actions, no item targeted
---- twice. One ClientRequestToken is made per call, so a retry of the same
---- call is idempotent on the server.
+--- twice. One ClientRequestToken is made per call and sent again by the
+--- client's retries of that request, so a retry is idempotent on the
+--- server. To make a repeat of a whole call idempotent, pass your own `token`.
 local core = require "dynamo.core"
 local api = require "dynamo.operations"
 local friendly = require "dynamo.params"
@@ -55,8 +56,10 @@ local function action(method, kinds, i, entry, level)
         .. (kinds == get_kinds and "get" or "put, update, delete or check") .. ")", level)
     end
     if kind then
+      local a, b = kind, aws
+      if b < a then a, b = b, a end
       error("bad argument 'actions[" .. i .. "]' to '" .. method .. "' (one action per entry, got "
-        .. kind .. " and " .. aws .. ")", level)
+        .. a .. " and " .. b .. ")", level)
     end
     if type(v) ~= "table" then
       error("bad argument 'actions[" .. i .. "]." .. k .. "' to '" .. method .. "' (table expected, got " .. type(v) .. ")", level)
@@ -78,21 +81,28 @@ local function action(method, kinds, i, entry, level)
   return kind, params
 end
 
--- The key an action targets, as an identity string, or nil when it cannot
--- be known without the table's key schema and that cannot be had.
+-- The item an action targets, as an identity string, or nil when the
+-- table's key schema cannot be had (the server then does the check).
 local function target(db, kind, params)
-  local key = params.Key
-  local names
-  if kind == "Put" then
-    names = keys.names(db, params.TableName)
-    if not names then return nil end
-    key = params.Item
-  else
-    names = {}
-    for n in pairs(key) do names[#names + 1] = n end
-    table.sort(names)
+  local names = keys.names(db, params.TableName)
+  if not names then return nil end
+  return params.TableName .. "\0" .. keys.identity(kind == "Put" and params.Item or params.Key, names)
+end
+
+-- Raises when two actions target one item: DynamoDB refuses the whole call.
+local function check_targets(db, method, items, level)
+  local seen = {}
+  for i, entry in ipairs(items) do
+    local kind, p = next(entry)
+    local id = target(db, kind, p)
+    if id then
+      if seen[id] then
+        error("bad argument 'actions[" .. i .. "]' to '" .. method .. "' (targets the same item as actions["
+          .. seen[id] .. "]; DynamoDB rejects two actions on one item)", level + 1)
+      end
+      seen[id] = i
+    end
   end
-  return params.TableName .. "\0" .. keys.identity(key, names)
 end
 
 -- Splits an argument table into actions and per-call options.
@@ -101,8 +111,10 @@ local function split(method, kinds, options, args, level)
     error("bad argument #1 to '" .. method .. "' (table of actions expected, got " .. type(args) .. ")", level)
   end
   local n = #args
+  local aws_of = {}   -- option name (friendly or AWS) -> AWS member
+  for short, aws in pairs(options) do aws_of[short], aws_of[aws] = aws, aws end
   for k in pairs(args) do
-    if not (math.type(k) == "integer" and k >= 1 and k <= n) and not options[k] and k ~= "n" then
+    if not (math.type(k) == "integer" and k >= 1 and k <= n) and not aws_of[k] and k ~= "n" then
       error("bad argument '" .. tostring(k) .. "' to '" .. method .. "' (not an option of " .. method .. ")", level)
     end
   end
@@ -119,8 +131,14 @@ local function split(method, kinds, options, args, level)
     items[i] = { [kind] = params }
   end
   local out = { TransactItems = items }
-  for k, aws in pairs(options) do
-    if args[k] ~= nil then out[aws] = args[k] end
+  for k, v in pairs(args) do
+    local aws = aws_of[k]
+    if aws then
+      if out[aws] ~= nil then
+        error("bad argument '" .. tostring(k) .. "' to '" .. method .. "' (given twice)", level)
+      end
+      out[aws] = friendly.enum(aws, v)
+    end
   end
   return out
 end
@@ -131,18 +149,7 @@ end
 --- for actions that did not fail).
 function M.methods.transact_write(db, args)
   local params = split("transact_write", write_kinds, write_options, args, 3)
-  local seen = {}
-  for i, entry in ipairs(params.TransactItems) do
-    local kind, p = next(entry)
-    local id = target(db, kind, p)
-    if id then
-      if seen[id] then
-        error("bad argument 'actions[" .. i .. "]' to 'transact_write' (targets the same item as actions["
-          .. seen[id] .. "]; DynamoDB rejects two actions on one item)", 2)
-      end
-      seen[id] = i
-    end
-  end
+  check_targets(db, "transact_write", params.TransactItems, 2)
   params.ClientRequestToken = params.ClientRequestToken or uuid()
   return db:transact_write_items(params)
 end
@@ -152,6 +159,7 @@ end
 --- field n is the number of actions) and the raw response, or nil, err.
 function M.methods.transact_get(db, args)
   local params = split("transact_get", get_kinds, get_options, args, 3)
+  check_targets(db, "transact_get", params.TransactItems, 2)
   local res, err = db:transact_get_items(params)
   if not res then return nil, err end
   local items = { n = #params.TransactItems }
