@@ -7,7 +7,6 @@
 --- error value (a dynamo error table; catch it with pcall), and
 --- it:next() returns nil, err instead. After the loop (or a break),
 --- it:last_key() is where to resume, and it.done says all was read.
-local async = require "dynamo.async"
 local keys = require "dynamo.keys"
 local friendly = require "dynamo.params"
 local api = require "dynamo.operations"
