@@ -233,11 +233,11 @@ describe("parallel_scan arguments", function()
     assert.has_error(function() db:parallel_scan { table = "t" } end,
       "bad argument 'segments' to 'parallel_scan' (integer from 1 to 1000000 expected, got nil)")
     assert.has_error(function() db:parallel_scan { table = "t", segments = 0 } end,
-      "bad argument 'segments' to 'parallel_scan' (integer from 1 to 1000000 expected, got integer)")
+      "bad argument 'segments' to 'parallel_scan' (integer from 1 to 1000000 expected, got 0)")
     assert.has_error(function() db:parallel_scan { table = "t", segments = 2.5 } end,
-      "bad argument 'segments' to 'parallel_scan' (integer from 1 to 1000000 expected, got float)")
+      "bad argument 'segments' to 'parallel_scan' (integer from 1 to 1000000 expected, got 2.5)")
     assert.has_error(function() db:parallel_scan { table = "t", segments = 1000001 } end,
-      "bad argument 'segments' to 'parallel_scan' (integer from 1 to 1000000 expected, got integer)")
+      "bad argument 'segments' to 'parallel_scan' (integer from 1 to 1000000 expected, got 1000001)")
     assert.has_error(function() db:parallel_scan { table = "t", segments = 2, start = "k" } end,
       "bad argument 'start' to 'parallel_scan' (table of per-segment keys expected, got string)")
     assert.has_error(function() db:parallel_scan { table = "t", segments = 2, limit = 0 } end,

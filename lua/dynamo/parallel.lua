@@ -144,7 +144,7 @@ function M.methods.parallel_scan(db, opts)
   local segments = opts.segments
   if math.type(segments) ~= "integer" or segments < 1 or segments > 1000000 then
     error("bad argument 'segments' to 'parallel_scan' (integer from 1 to 1000000 expected, got "
-      .. tostring(math.type(segments) or type(segments)) .. ")", 2)
+      .. (type(segments) == "number" and tostring(segments) or type(segments)) .. ")", 2)
   end
   local start = opts.start
   if start ~= nil and type(start) ~= "table" then
