@@ -232,10 +232,11 @@ for _, server in ipairs(servers.list()) do
       return servers.client(server)
     end
 
-    -- A client whose requests go through a fault proxy in `mode`.
+    -- A client whose requests go through a fault proxy in `mode`. The
+    -- client's own retries are off, so the faults reach the batch layer.
     local function via_proxy(mode, extra)
       local url = fault_proxy.start(mode, server.url, extra)
-      return servers.client(server, { endpoint = url:sub(1, -2) })
+      return servers.client(server, { endpoint = url:sub(1, -2), retry = false })
     end
 
     -- Empties both tables between tests.

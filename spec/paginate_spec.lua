@@ -324,8 +324,9 @@ for _, server in ipairs(servers.list()) do
     end)
 
     describe("a failure in the middle", function()
+      -- Without the client's retries, so the fault reaches the iterator.
       local function failing_client(mode)
-        local c = servers.client(server)
+        local c = servers.client(server, { retry = false })
         local rec = record(c)
         rec.divert[3] = fault_proxy.start(mode, server.url)
         return c

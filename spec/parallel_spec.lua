@@ -164,7 +164,7 @@ for _, server in ipairs(servers.list()) do
     end)
 
     it("raises a segment's error from the for loop, and next() returns it", function()
-      local c = servers.client(server)
+      local c = servers.client(server, { retry = false }) -- the fault must reach the scan
       divert(c, '"Segment":2', 2, fault_proxy.start("status=500", server.url))
       local it = c:parallel_scan { table = name, segments = 4, page_size = 500 }
       local n = 0
@@ -182,7 +182,7 @@ for _, server in ipairs(servers.list()) do
     end)
 
     it("raises when a segment's connection is reset", function()
-      local c = servers.client(server)
+      local c = servers.client(server, { retry = false })
       divert(c, '"Segment":0', 1, fault_proxy.start("reset", server.url))
       local ok, err = pcall(function() for _ in c:parallel_scan { table = name, segments = 2 } do end end)
       assert.is_false(ok)

@@ -10,8 +10,16 @@ local size = require "dynamo.size"
 local keys = require "dynamo.keys"
 local curl = require "dynamo.transport.curl"
 local friendly = require "dynamo.params"
+local async = require "dynamo.async"
+local retry = require "dynamo.retry"
+local logger = require "dynamo.log"
+local hooks = require "dynamo.hooks"
+local stats_mod = require "dynamo.stats"
 
-local type, error, os_time, setmetatable = type, error, os.time, setmetatable
+local type, error, os_time, setmetatable, tostring = type, error, os.time, setmetatable, tostring
+local now, sleep = async.now, async.sleep
+local hooks_any, hooks_emit, record_consumed = hooks.any, hooks.emit, stats_mod.record
+local DEBUG, INFO = logger.LEVELS.debug, logger.LEVELS.info
 
 local Client = {}
 Client.__index = Client
@@ -63,19 +71,9 @@ local function check_params(op, params)
   return params
 end
 
--- The request path: encode, sign, send, decode. Returns the decoded
--- response, or nil and an error value.
-local function invoke(self, op, params)
-  if getmetatable(self) ~= Client then
-    error("bad self to '" .. op.method .. "' (call it as db:" .. op.method .. "{...}, with a colon)", 3)
-  end
-  params = check_params(op, params)
-  local body = self.codec:encode(params, op.input)
-  if #body > size.LIMIT then
-    local err = size.check_write(op.name, params, function(tbl) return (keys.names(self, tbl)) end)
-    if err then return nil, err end
-  end
-
+-- One attempt: credentials, signature, transport, decoding. Returns the
+-- decoded response and the HTTP status, or nil and an error value.
+local function send(self, op, body)
   local creds, cerr = self.credentials:get()
   if not creds then
     cerr.operation = cerr.operation or op.name
@@ -96,12 +94,102 @@ local function invoke(self, op, params)
     if result == nil then
       return nil, errors.bad_response(op.name, status, rheaders, "undecodable response body: " .. derr)
     end
-    return result
+    return result, status
   end
   -- An error body that is not JSON (a proxy's HTML page, say) still yields
   -- an error value from the status and headers.
   local decoded = self.codec:decode(rbody, api.error_values)
   return nil, errors.service(op.name, status, rheaders, decoded)
+end
+
+local function log_line(op, table_name, what, attempts, started)
+  return string.format("%s%s %s, %d attempt%s, %.1f ms", op.name, table_name and (" " .. table_name) or "",
+    what, attempts, attempts == 1 and "" or "s", (now() - started) * 1000)
+end
+
+-- The request path: encode, then attempts (send, and on a retryable error
+-- wait as the retry policy says). Returns the decoded response, or nil and
+-- an error value carrying attempts and retry_delay.
+local function invoke(self, op, params)
+  if getmetatable(self) ~= Client then
+    error("bad self to '" .. op.method .. "' (call it as db:" .. op.method .. "{...}, with a colon)", 3)
+  end
+  params = check_params(op, params)
+  local hooks = self.hooks
+  if hooks_any(hooks, "request") then
+    local info = { operation = op.name, table = params.TableName, params = params }
+    hooks_emit(hooks, "request", info)
+    params = info.params
+  end
+  local table_name = params.TableName
+  local body = self.codec:encode(params, op.input)
+  if #body > size.LIMIT then
+    local err = size.check_write(op.name, params, function(tbl) return (keys.names(self, tbl)) end)
+    if err then return nil, err end
+  end
+
+  local policy, stats, log = self.retry, self.stats, self.log
+  local started = now()
+  local attempt, waited, spent, refreshed = 0, 0, 0, false
+  while true do
+    attempt = attempt + 1
+    local hold = policy:before_send(now())
+    if hold > 0 then
+      sleep(hold)
+      waited = waited + hold
+    end
+    local result, status = send(self, op, body)
+    stats.requests = stats.requests + 1
+    local err = not result and status or nil
+    policy:record(err, spent, now())
+    if result then
+      if result.ConsumedCapacity then record_consumed(stats, result.ConsumedCapacity) end
+      if log.rank >= DEBUG then log:log("debug", log_line(op, table_name, "200", attempt, started)) end
+      if hooks_any(hooks, "response") then
+        hooks_emit(hooks, "response", { operation = op.name, table = table_name, result = result,
+          status = status, attempts = attempt, duration = now() - started })
+      end
+      return result
+    end
+
+    err.attempts = attempt
+    local delay, cost
+    if err.code == "ExpiredTokenException" then
+      -- Refresh the credentials once and try again at once; a second
+      -- ExpiredToken means the source itself hands out stale ones.
+      if not refreshed and self.credentials.invalidate then
+        refreshed = true
+        self.credentials:invalidate()
+        delay, cost = 0, 0
+      end
+    else
+      delay, cost = policy:delay(err, attempt, started, now())
+    end
+    if not delay then
+      err.retry_delay = waited
+      stats.errors = stats.errors + 1
+      if log.rank >= DEBUG then
+        log:log("debug", log_line(op, table_name, "failed: " .. tostring(err), attempt, started))
+      end
+      if hooks_any(hooks, "error") then
+        hooks_emit(hooks, "error", { operation = op.name, table = table_name, error = err,
+          attempts = attempt, duration = now() - started })
+      end
+      return nil, err
+    end
+    stats.retries = stats.retries + 1
+    spent = spent + cost
+    if log.rank >= INFO then
+      log:log("info", string.format("%s%s: %s; retrying in %.0f ms (attempt %d)", op.name,
+        table_name and (" " .. table_name) or "", err.code, delay * 1000, attempt + 1))
+    end
+    if hooks_any(hooks, "retry") then
+      hooks_emit(hooks, "retry", { operation = op.name, table = table_name, error = err, attempt = attempt,
+        delay = delay, total_delay = waited + delay })
+    end
+    if delay > 0 then sleep(delay) end
+    waited = waited + delay
+  end
 end
 
 for _, op in ipairs(api.operations) do
@@ -128,6 +216,17 @@ for _, name in ipairs { "dynamo.paginate", "dynamo.parallel", "dynamo.batch", "d
   for method, fn in pairs(require(name).methods) do Client[method] = fn end
 end
 
+--- db:on(event, fn): a hook on the request path ("request", "response",
+--- "retry", "error"; see dynamo.hooks). Returns fn.
+function Client:on(event, fn)
+  return hooks.on(self.hooks, event, fn)
+end
+
+--- db:off(event, fn): removes a hook; true if it was there.
+function Client:off(event, fn)
+  return hooks.off(self.hooks, event, fn)
+end
+
 --- Releases the connection. Later calls return a ClientClosed error.
 function Client:close()
   if self.transport.close then self.transport:close() end
@@ -145,7 +244,7 @@ local function opt(opts, name, want)
   return v
 end
 
---- dynamo.new{ region=, endpoint=, credentials=, numbers=, timeout=, connect_timeout=,
+--- dynamo.new{ region=, endpoint=, credentials=, numbers=, timeout=, connect_timeout=, retry=, log=,
 ---             verify=, cafile=, capath=, proxy=, transport= }
 function M.new(opts)
   if opts == nil then opts = {} end
@@ -157,6 +256,7 @@ function M.new(opts)
   end
   for _, name in ipairs { "timeout", "connect_timeout" } do opt(opts, name, "number") end
   opt(opts, "verify", "boolean")
+  opt(opts, "tcp_keepalive", "boolean")
   if opts.numbers ~= nil and not number_modes[opts.numbers] then
     error("bad argument 'numbers' to 'dynamo.new' (\"exact\", \"float\" or \"decimal\" expected, got \""
       .. opts.numbers .. "\")", 2)
@@ -183,6 +283,7 @@ function M.new(opts)
       timeout = opts.timeout,
       connect_timeout = opts.connect_timeout,
       verify = opts.verify,
+      tcp_keepalive = opts.tcp_keepalive,
       cafile = opts.cafile,
       capath = opts.capath,
       proxy = opts.proxy,
@@ -204,6 +305,10 @@ function M.new(opts)
     credentials = credentials.resolve(opts.credentials),
     transport = transport,
     key_schemas = {},
+    retry = retry.new(opts.retry),
+    log = logger.new(opts.log),
+    hooks = hooks.new(),
+    stats = stats_mod.new(),
   }, Client)
 end
 

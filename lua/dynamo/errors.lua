@@ -6,6 +6,8 @@
 --   err.retryable   true when sending the same request again may succeed
 --   err.throttle    true for throttling errors
 --   err.operation   the DynamoDB operation, e.g. "PutItem"
+--   err.attempts    how many times the request was sent (set by the client)
+--   err.retry_delay seconds spent waiting between those attempts
 -- Service errors keep any extra fields of the error body (for example
 -- err.CancellationReasons of TransactionCanceledException, also given as
 -- err.reasons = { { code =, message =, item = }, ... }, one per action).
@@ -94,6 +96,9 @@ function M.service(operation, status, headers, body)
   fields.__type, fields.Message = nil, nil
   fields.status = status
   fields.request_id = headers["x-amzn-requestid"]
+  -- How long the server asks us to wait, in ms on the wire; seconds here.
+  local after = tonumber(headers["x-amz-retry-after"])
+  if after and after >= 0 then fields.retry_after = after / 1000 end
   fields.operation = operation
   -- TransactionCanceledException: one reason per action, in order.
   if type(fields.CancellationReasons) == "table" then
