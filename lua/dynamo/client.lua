@@ -72,7 +72,8 @@ local function check_params(op, params)
 end
 
 -- One attempt: credentials, signature, transport, decoding. Returns the
--- decoded response and the HTTP status, or nil and an error value.
+-- decoded response and the HTTP status, or nil and an error value; and
+-- the credentials used.
 local function send(self, op, body)
   local creds, cerr = self.credentials:get()
   if not creds then
@@ -87,19 +88,19 @@ local function send(self, op, body)
 
   local status, rheaders, rbody = self.transport:request("POST", self.url, headers, body)
   if not status then
-    return nil, errors.transport(op.name, rheaders, rbody)
+    return nil, errors.transport(op.name, rheaders, rbody), creds
   end
   if status == 200 then
     local result, derr = self.codec:decode(rbody, op.output)
     if result == nil then
-      return nil, errors.bad_response(op.name, status, rheaders, "undecodable response body: " .. derr)
+      return nil, errors.bad_response(op.name, status, rheaders, "undecodable response body: " .. derr), creds
     end
-    return result, status
+    return result, status, creds
   end
   -- An error body that is not JSON (a proxy's HTML page, say) still yields
   -- an error value from the status and headers.
   local decoded = self.codec:decode(rbody, api.error_values)
-  return nil, errors.service(op.name, status, rheaders, decoded)
+  return nil, errors.service(op.name, status, rheaders, decoded), creds
 end
 
 local function log_line(op, table_name, what, attempts, started)
@@ -138,7 +139,7 @@ local function invoke(self, op, params)
       sleep(hold)
       waited = waited + hold
     end
-    local result, status = send(self, op, body)
+    local result, status, creds = send(self, op, body)
     stats.requests = stats.requests + 1
     local err = not result and status or nil
     policy:record(err, spent, now())
@@ -159,7 +160,7 @@ local function invoke(self, op, params)
       -- ExpiredToken means the source itself hands out stale ones.
       if not refreshed and self.credentials.invalidate then
         refreshed = true
-        self.credentials:invalidate()
+        self.credentials:invalidate(creds) -- unless another task already refreshed them
         delay, cost = 0, 0
       end
     else

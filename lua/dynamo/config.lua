@@ -8,9 +8,11 @@ local function nonempty(v)
   if v ~= nil and v ~= "" then return v end
 end
 
---- The region: the argument, else AWS_REGION, else AWS_DEFAULT_REGION.
+--- The region: the argument, else AWS_REGION, else AWS_DEFAULT_REGION,
+--- else the `region` of the selected profile in the AWS config file.
 function M.region(opts)
   return nonempty(opts.region) or nonempty(getenv("AWS_REGION")) or nonempty(getenv("AWS_DEFAULT_REGION"))
+    or nonempty(require("dynamo.credentials.profile").region())
 end
 
 --- The endpoint URL: the argument, else AWS_ENDPOINT_URL_DYNAMODB, else

@@ -13,6 +13,9 @@ function Static:get()
   return self.creds
 end
 
+--- Fixed credentials cannot be refreshed.
+function Static:invalidate() end
+
 local function check_string(t, field)
   local v = t[field]
   if type(v) ~= "string" or v == "" then
