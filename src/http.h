@@ -17,18 +17,20 @@ typedef struct {
     char errbuf[CURL_ERROR_SIZE];
 } http_sink;
 
-/* A request's arguments, checked (methods at 2..5 of the Lua stack). */
+/* A request's arguments, checked: method, url, headers, body, and an
+ * optional timeout in seconds for this request only. */
 typedef struct {
     const char *method, *url, *body;
     size_t mlen, blen;
     int is_head;
+    long timeout_ms;             /* 0: the client's timeout */
 } http_args;
 
 /* libcurl write and header callbacks; ud is an http_sink. */
 DYN_HIDDEN size_t dyn_http_on_body(char *p, size_t size, size_t n, void *ud);
 DYN_HIDDEN size_t dyn_http_on_header(char *p, size_t size, size_t n, void *ud);
 
-/* Checks method, url, headers, body at idx..idx+3 for function fn. */
+/* Checks method, url, headers, body, timeout at idx..idx+4 for function fn. */
 DYN_HIDDEN void dyn_http_check_args(lua_State *L, int idx, const char *fn, http_args *a);
 /* The checked header string headers[i] (headers at idx); raises for CR/LF/NUL. */
 DYN_HIDDEN const char *dyn_http_header(lua_State *L, int idx, size_t i, const char *fn);

@@ -27,6 +27,7 @@ typedef struct {
     size_t nnodes;
     lua_Integer requests;       /* transfers attempted */
     lua_Integer connects;       /* new connections opened (sum of CURLINFO_NUM_CONNECTS) */
+    long timeout_ms;            /* the client's request timeout */
     unsigned gen;               /* bumped by every transfer and by close */
 } http_client;
 
@@ -65,6 +66,8 @@ static http_client *check_client(lua_State *L, int idx, const char *fn)
     return c;
 }
 
+static long to_ms(double s);
+
 CURL *dyn_http_template(lua_State *L, int idx, const char *fn)
 {
     return check_client(L, idx, fn)->curl;
@@ -88,6 +91,14 @@ void dyn_http_check_args(lua_State *L, int idx, const char *fn, http_args *a)
         a->body = lua_tolstring(L, idx + 3, &a->blen);
     }
     a->is_head = !a->body && a->mlen == 4 && memcmp(a->method, "HEAD", 4) == 0;
+    a->timeout_ms = 0;
+    if (!lua_isnoneornil(L, idx + 4)) {
+        if (lua_type(L, idx + 4) != LUA_TNUMBER || !(lua_tonumber(L, idx + 4) > 0))
+            luaL_error(L, "bad argument 'timeout' to '%s' (positive number expected, got %s)", fn,
+                       lua_type(L, idx + 4) == LUA_TNUMBER ? lua_tostring(L, idx + 4)
+                                                           : luaL_typename(L, idx + 4));
+        a->timeout_ms = to_ms((double)lua_tonumber(L, idx + 4));
+    }
 }
 
 const char *dyn_http_header(lua_State *L, int idx, size_t i, const char *fn)
@@ -197,7 +208,7 @@ static int http_request(lua_State *L)
     http_sink *s = &c->sink;
 
     dyn_http_check_args(L, 2, "request", &a);
-    lua_settop(L, 5);
+    lua_settop(L, 6);
     if (!c->curl) {
         lua_pushnil(L);
         lua_pushliteral(L, "closed");
@@ -217,7 +228,11 @@ static int http_request(lua_State *L)
     dyn_buf_reset(&s->body);
     dyn_buf_reset(&s->head);
     gen = ++c->gen;
+    if (a.timeout_ms)
+        curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, a.timeout_ms);
     rc = curl_easy_perform(h);
+    if (a.timeout_ms)
+        curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, c->timeout_ms);
     c->requests++;
     if (curl_easy_getinfo(h, CURLINFO_NUM_CONNECTS, &nconn) == CURLE_OK)
         c->connects += nconn;
@@ -470,7 +485,8 @@ static int http_new(lua_State *L)
     if (!failed && (rc = dyn_http_set_sink(h, &c->sink)) != CURLE_OK)
         failed = "the response callbacks";
     SET(CURLOPT_CONNECTTIMEOUT_MS, seconds_option(L, "connect_timeout", 1));
-    SET(CURLOPT_TIMEOUT_MS, seconds_option(L, "timeout", 10));
+    c->timeout_ms = seconds_option(L, "timeout", 10);
+    SET(CURLOPT_TIMEOUT_MS, c->timeout_ms);
     verify = boolean_option(L, "verify", 1);
     SET(CURLOPT_SSL_VERIFYPEER, verify ? 1L : 0L);
     SET(CURLOPT_SSL_VERIFYHOST, verify ? 2L : 0L);

@@ -115,7 +115,7 @@ static int http_start(lua_State *L)
     CURLMcode mrc;
 
     dyn_http_check_args(L, 3, "start", &a);
-    lua_settop(L, 6);
+    lua_settop(L, 7);
     n = lua_isnil(L, 5) ? 0 : (size_t)dyn_rawlen(L, 5);
     if (n > 10000)
         luaL_error(L, "bad argument 'headers' to 'start' (more than 10000 headers)");
@@ -149,6 +149,7 @@ static int http_start(lua_State *L)
         || (rc = dyn_http_set_method(x->curl, &a, 1)) != CURLE_OK
         || (rc = curl_easy_setopt(x->curl, CURLOPT_HTTPHEADER, x->headers)) != CURLE_OK
         || (rc = curl_easy_setopt(x->curl, CURLOPT_PRIVATE, x)) != CURLE_OK
+        || (a.timeout_ms && (rc = curl_easy_setopt(x->curl, CURLOPT_TIMEOUT_MS, a.timeout_ms)) != CURLE_OK)
         || (rc = curl_easy_setopt(x->curl, CURLOPT_URL, a.url)) != CURLE_OK)
         return dyn_http_push_failure(L, &x->sink, rc, a.url);
     if ((mrc = curl_multi_add_handle(m->handle, x->curl)) != CURLM_OK)

@@ -153,17 +153,18 @@ M.block_until = block_until
 M.current = current
 
 --- Sends an HTTP request through http (a core.http client): concurrently
---- when called inside a task, blocking otherwise. Returns what
+--- when called inside a task, blocking otherwise. timeout (seconds,
+--- optional) replaces the client's for this request. Returns what
 --- http:request returns.
-function M.request(http, method, url, headers, body)
+function M.request(http, method, url, headers, body, timeout)
   local task = current()
-  if not task then return http:request(method, url, headers, body) end
+  if not task then return http:request(method, url, headers, body, timeout) end
   if not driver then
     local kind, msg
     driver, kind, msg = core.multi()
     if not driver then return nil, kind, msg end
   end
-  local transfer, kind, msg = http:start(driver, method, url, headers, body)
+  local transfer, kind, msg = http:start(driver, method, url, headers, body, timeout)
   if not transfer then return nil, kind, msg end
   task.transfer = transfer
   waiting[transfer:id()] = task
@@ -185,6 +186,29 @@ function M.sleep(seconds)
 end
 
 M.now = core.now
+
+-- Deadlines by coroutine (the main one included): a bound on everything
+-- the request path does for the code running there.
+local deadlines = setmetatable({}, { __mode = "k" })
+
+--- Runs fn(...) with every call it makes bounded by `at` (a time on
+--- M.now's clock): no retry starts past it and no attempt outlives it.
+--- Nested deadlines keep the earlier one. Returns what fn returns.
+function M.with_deadline(at, fn, ...)
+  local co = coroutine.running()
+  local outer = deadlines[co]
+  if outer and outer < at then at = outer end
+  deadlines[co] = at
+  local res = table.pack(pcall(fn, ...))
+  deadlines[co] = outer
+  if not res[1] then error(res[2], 0) end
+  return unpack(res, 2, res.n)
+end
+
+--- The deadline of the running code, or nil.
+function M.deadline()
+  return deadlines[coroutine.running()]
+end
 
 --- dynamo.gather(f1, f2, ...) or dynamo.gather{f1, f2, ...}: runs the
 --- functions concurrently and returns their first results in order. When

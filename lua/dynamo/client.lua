@@ -17,9 +17,10 @@ local hooks = require "dynamo.hooks"
 local stats_mod = require "dynamo.stats"
 
 local type, error, os_time, setmetatable, tostring = type, error, os.time, setmetatable, tostring
-local now, sleep = async.now, async.sleep
+local now, sleep, call_deadline = async.now, async.sleep, async.deadline
 local hooks_any, hooks_emit, record_consumed = hooks.any, hooks.emit, stats_mod.record
 local DEBUG, INFO = logger.LEVELS.debug, logger.LEVELS.info
+local DEFAULT_TIMEOUT, FIRST_ATTEMPT = 10, 1
 
 local Client = {}
 Client.__index = Client
@@ -74,7 +75,7 @@ end
 -- One attempt: credentials, signature, transport, decoding. Returns the
 -- decoded response and the HTTP status, or nil and an error value; and
 -- the credentials used.
-local function send(self, op, body)
+local function send(self, op, body, timeout)
   local creds, cerr = self.credentials:get()
   if not creds then
     cerr.operation = cerr.operation or op.name
@@ -86,7 +87,7 @@ local function send(self, op, body)
     headers[6] = "X-Amz-Security-Token: " .. creds.session_token
   end
 
-  local status, rheaders, rbody = self.transport:request("POST", self.url, headers, body)
+  local status, rheaders, rbody = self.transport:request("POST", self.url, headers, body, timeout)
   if not status then
     return nil, errors.transport(op.name, rheaders, rbody), creds
   end
@@ -131,6 +132,11 @@ local function invoke(self, op, params)
 
   local policy, stats, log = self.retry, self.stats, self.log
   local started = now()
+  -- The end of the time budget (retry.max_time), or of an enclosing
+  -- deadline (a batch's), whichever comes first.
+  local deadline = policy.max_time and started + policy.max_time
+  local outer = call_deadline()
+  if outer and (not deadline or outer < deadline) then deadline = outer end
   local attempt, waited, spent, refreshed = 0, 0, 0, false
   while true do
     attempt = attempt + 1
@@ -139,7 +145,14 @@ local function invoke(self, op, params)
       sleep(hold)
       waited = waited + hold
     end
-    local result, status, creds = send(self, op, body)
+    -- No attempt outlives the deadline, but the first always gets a fair
+    -- chance (up to a second) however late the call starts.
+    local timeout
+    if deadline then
+      local floor = attempt == 1 and FIRST_ATTEMPT or 0.001
+      timeout = math.min(self.timeout, math.max(deadline - now(), floor))
+    end
+    local result, status, creds = send(self, op, body, timeout)
     stats.requests = stats.requests + 1
     local err = not result and status or nil
     policy:record(err, spent, now())
@@ -166,6 +179,7 @@ local function invoke(self, op, params)
     else
       delay, cost = policy:delay(err, attempt, started, now())
     end
+    if delay and deadline and now() + delay >= deadline then delay = nil end
     if not delay then
       err.retry_delay = waited
       stats.errors = stats.errors + 1
@@ -307,6 +321,7 @@ function M.new(opts)
     transport = transport,
     key_schemas = {},
     retry = retry.new(opts.retry),
+    timeout = opts.timeout or DEFAULT_TIMEOUT,
     log = logger.new(opts.log),
     hooks = hooks.new(),
     stats = stats_mod.new(),

@@ -5,6 +5,7 @@
 local errors = require "dynamo.errors"
 local keys = require "dynamo.keys"
 local backoff = require "dynamo.batch.backoff"
+local async = require "dynamo.async"
 local args = require "dynamo.batch.args"
 
 local type, pairs, ipairs, next, pcall, tostring, error = type, pairs, ipairs, next, pcall, tostring, error
@@ -261,7 +262,7 @@ function M.batch_get(db, req, opts)
     next_key = next_key + #pending
     local clock = backoff.start(deadline)
     while #pending > 0 do
-      local res, err = db:batch_get_item(request(pending))
+      local res, err = async.with_deadline(clock.ends, db.batch_get_item, db, request(pending))
       if res then pending = receive(by_table, found, pending, res) end
       if #pending > 0 and not ((res or err.retryable) and backoff.wait(clock)) then
         for i = next_key, #queue do pending[#pending + 1] = queue[i] end

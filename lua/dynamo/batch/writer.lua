@@ -5,6 +5,7 @@
 local errors = require "dynamo.errors"
 local keys = require "dynamo.keys"
 local backoff = require "dynamo.batch.backoff"
+local async = require "dynamo.async"
 local args = require "dynamo.batch.args"
 
 local type, pairs, ipairs, next, pcall, tostring, error = type, pairs, ipairs, next, pcall, tostring, error
@@ -183,7 +184,7 @@ local function fail(w, cause, pending)
     err = errors.new {
       code = cause.code, status = cause.status, request_id = cause.request_id,
       operation = cause.operation or "BatchWriteItem",
-      retryable = cause.retryable, throttle = cause.throttle, cause = cause,
+      retryable = cause.retryable, throttle = cause.throttle, cause = cause, attempts = cause.attempts,
     }
   else
     w.reason = "still unprocessed when the deadline of " .. w.deadline .. " s passed"
@@ -213,7 +214,8 @@ local function send(w)
   local pending = chunk
   while true do
     local res
-    res, err = w.db:batch_write_item(request(pending, w.return_consumed))
+    -- The deadline bounds the client's own retries inside the call too.
+    res, err = async.with_deadline(clock.ends, w.db.batch_write_item, w.db, request(pending, w.return_consumed))
     if res then
       add_consumed(w, res)
       local left = unprocessed(w.db, pending, res.UnprocessedItems)

@@ -15,8 +15,9 @@ function Curl.new(opts)
   return setmetatable({ http = http }, Curl)
 end
 
-function Curl:request(method, url, headers, body)
-  return async.request(self.http, method, url, headers, body)
+--- timeout: seconds for this request, when shorter than the client's.
+function Curl:request(method, url, headers, body, timeout)
+  return async.request(self.http, method, url, headers, body, timeout)
 end
 
 function Curl:stats() return self.http:stats() end
