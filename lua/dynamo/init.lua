@@ -31,6 +31,7 @@ local dynamo = {
   is_error = errors.is_error,
   gather = async.gather,
   sleep = async.sleep,
+  with_deadline = async.with_deadline,
   --- Seconds on a monotonic clock (for timing and deadlines).
   now = async.now,
 }
