@@ -267,3 +267,44 @@ describe("dynamo.async", function()
       "bad argument 'seconds' to 'sleep' (non-negative number expected, got -1)")
   end)
 end)
+
+describe("dynamo.with_deadline", function()
+  local dynamo = require "dynamo"
+  local servers = require "support.servers"
+  local fault_proxy = require "support.proxy"
+  teardown(fault_proxy.stop_all)
+
+  it("returns what fn returns, keeps the earlier of nested deadlines, and restores the outer one", function()
+    local t = dynamo.now()
+    assert.is_nil(async.deadline())
+    local a, b = dynamo.with_deadline(t + 10, function(x)
+      assert.are.equal(t + 10, async.deadline())
+      dynamo.with_deadline(t + 20, function() assert.are.equal(t + 10, async.deadline()) end)
+      dynamo.with_deadline(t + 5, function() assert.are.equal(t + 5, async.deadline()) end)
+      assert.are.equal(t + 10, async.deadline())
+      return x, "b"
+    end, "a")
+    assert.are.same({ "a", "b" }, { a, b })
+    assert.is_nil(async.deadline())
+  end)
+
+  it("passes errors through and still restores the outer deadline", function()
+    local e = { code = "X" }
+    local ok, got = pcall(dynamo.with_deadline, dynamo.now() + 1, function() error(e) end)
+    assert.is_false(ok)
+    assert.are.equal(e, got)
+    assert.is_nil(async.deadline())
+  end)
+
+  it("bounds a stalled call and its retries", function()
+    local server = servers.get("local")
+    local url = fault_proxy.start("hang", server.url)
+    local db = servers.client(server, { endpoint = url:sub(1, -2) })
+    local t0 = dynamo.now()
+    local res, err = dynamo.with_deadline(t0 + 1.2, db.get_item, db, { table = "t", key = { pk = "x" } })
+    local elapsed = dynamo.now() - t0
+    assert.is_nil(res)
+    assert.are.equal("TimeoutError", err.code)
+    assert.is_true(elapsed >= 1.1 and elapsed < 1.45, "took " .. elapsed .. " s")
+  end)
+end)
