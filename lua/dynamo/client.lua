@@ -227,7 +227,7 @@ end
 
 -- Methods built on the request path, each in its own module: iterators,
 -- batches, transactions, waiters.
-for _, name in ipairs { "dynamo.paginate", "dynamo.parallel", "dynamo.batch", "dynamo.transact", "dynamo.waiters" } do
+for _, name in ipairs { "dynamo.paginate", "dynamo.parallel", "dynamo.batch", "dynamo.transact", "dynamo.waiters", "dynamo.model.transaction" } do
   for method, fn in pairs(require(name).methods) do Client[method] = fn end
 end
 

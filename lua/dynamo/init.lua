@@ -36,6 +36,11 @@ local dynamo = {
   now = async.now,
 }
 
+--- dynamo.model{...}: a model class (docs/models.md); dynamo.collection{...}
+--- queries the models of one table together.
+dynamo.model = function(def) return require("dynamo.model").define(def) end
+dynamo.collection = function(list) return require("dynamo.model.query").collection(list) end
+
 -- The expression builders: dynamo.attr, dynamo.key, dynamo.update, ...
 for name, fn in pairs(expr.public) do dynamo[name] = fn end
 
