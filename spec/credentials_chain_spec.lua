@@ -11,24 +11,7 @@ local support = require "support.cred_server"
 
 local ROLE_ARN = "arn:aws:iam::123456789012:role/web"
 
--- Runs a Lua 5.4 snippet in a clean environment plus `env`, returns its output.
-local function run_isolated(env, code)
-  local vars = {}
-  for k, v in pairs(env) do vars[#vars + 1] = k .. "='" .. v .. "'" end
-  local keep = {}
-  for _, k in ipairs { "PATH", "LUA_PATH", "LUA_CPATH", "LD_PRELOAD", "ASAN_OPTIONS", "UBSAN_OPTIONS" } do
-    local v = os.getenv(k)
-    if v then keep[#keep + 1] = k .. "='" .. v .. "'" end
-  end
-  local lpath = package.path:gsub("'", "")
-  local cpath = package.cpath:gsub("'", "")
-  local cmd = string.format("env -i %s %s LUA_PATH='%s' LUA_CPATH='%s' lua5.4 -e %q 2>&1",
-    table.concat(keep, " "), table.concat(vars, " "), lpath, cpath, code)
-  local p = assert(io.popen(cmd))
-  local out = p:read("a")
-  p:close()
-  return out
-end
+local run_isolated = require "support.isolated"
 
 local function failure(p)
   local creds, err = p:get()

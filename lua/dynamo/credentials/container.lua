@@ -14,7 +14,7 @@ local errors = require "dynamo.errors"
 local args = require "dynamo.credentials.args"
 local http = require "dynamo.credentials.http"
 local refreshing = require "dynamo.credentials.refreshing"
-local timestamp = require "dynamo.credentials.timestamp"
+local document = require "dynamo.credentials.document"
 
 local M = {}
 
@@ -92,21 +92,13 @@ local function fetch(getenv, client)
   if status ~= 200 then
     return failure("container: " .. url .. " answered HTTP " .. status, status)
   end
-  local t = core.codec {}:decode(body)
-  if type(t) ~= "table" or type(t.AccessKeyId) ~= "string" or type(t.SecretAccessKey) ~= "string" then
+  local creds, bad = document.parse(core.codec {}:decode(body))
+  if bad == "keys" then
     return failure("container: " .. url .. " answered without AccessKeyId and SecretAccessKey", status)
+  elseif bad then
+    return failure("container: " .. url .. " answered a bad Expiration", status)
   end
-  local expiration
-  if t.Expiration ~= nil then
-    expiration = timestamp.parse(t.Expiration)
-    if not expiration then return failure("container: " .. url .. " answered a bad Expiration", status) end
-  end
-  return {
-    access_key_id = t.AccessKeyId,
-    secret_access_key = t.SecretAccessKey,
-    session_token = type(t.Token) == "string" and t.Token ~= "" and t.Token or nil,
-    expiration = expiration,
-  }
+  return creds
 end
 
 --- container{ env= }

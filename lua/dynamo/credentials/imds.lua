@@ -14,7 +14,7 @@ local errors = require "dynamo.errors"
 local args = require "dynamo.credentials.args"
 local http = require "dynamo.credentials.http"
 local refreshing = require "dynamo.credentials.refreshing"
-local timestamp = require "dynamo.credentials.timestamp"
+local document = require "dynamo.credentials.document"
 
 local M = {}
 
@@ -73,21 +73,14 @@ local function fetch(getenv, client)
     return failure("instance metadata: the credentials of role '" .. role .. "' answered HTTP " .. status, status)
   end
   local t = core.codec {}:decode(body)
-  if type(t) ~= "table" or (t.Code ~= nil and t.Code ~= "Success")
-      or type(t.AccessKeyId) ~= "string" or type(t.SecretAccessKey) ~= "string" then
+  local creds, bad = document.parse(t)
+  if bad == "keys" or (type(t) == "table" and t.Code ~= nil and t.Code ~= "Success") then
     return failure("instance metadata: no usable credentials for role '" .. role .. "'"
       .. (type(t) == "table" and type(t.Code) == "string" and (" (Code " .. t.Code:sub(1, 64) .. ")") or ""), status)
-  end
-  local expiration = timestamp.parse(t.Expiration)
-  if t.Expiration ~= nil and not expiration then
+  elseif bad then
     return failure("instance metadata: a bad Expiration for role '" .. role .. "'", status)
   end
-  return {
-    access_key_id = t.AccessKeyId,
-    secret_access_key = t.SecretAccessKey,
-    session_token = type(t.Token) == "string" and t.Token ~= "" and t.Token or nil,
-    expiration = expiration,
-  }
+  return creds
 end
 
 --- imds{ env= }
