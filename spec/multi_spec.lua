@@ -332,8 +332,8 @@ describe("core.multi", function()
         keep[#keep + 1] = t
         print("exiting")
       ]], proxy, url)
-      local cmd = string.format("LUA_PATH=%q LUA_CPATH=%q lua5.4 -e %q 2>&1; echo \"status $?\"",
-        package.path, package.cpath, code)
+      local cmd = string.format("LUA_PATH=%q LUA_CPATH=%q %s -e %q 2>&1; echo \"status $?\"",
+        package.path, package.cpath, jit and "luajit" or "lua5.4", code)
       local p = assert(io.popen(cmd))
       local out = p:read("a")
       p:close()

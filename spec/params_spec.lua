@@ -250,7 +250,7 @@ for _, server in ipairs(servers.list()) do
       assert.are.same({ pk = "bld", sk = 1, n = 2 }, res2.Attributes)
       local got = assert(db:get_item { table = name, key = { pk = "bld", sk = 1 }, projection = { "n" } })
       assert.are.same({ n = 2 }, got.Item)
-      local q = assert(db:query { table = name, key = dynamo.key("pk"):eq("q") & dynamo.key("sk"):between(2, 4),
+      local q = assert(db:query { table = name, key = dynamo.all { dynamo.key("pk"):eq("q"), dynamo.key("sk"):between(2, 4) },
         filter = attr("odd"):eq(1) })
       assert.are.same({ 3 }, sks(q.Items))
       assert.has_error(function() db:put_item { table = name, item = { pk = "bld", sk = 2 }, condition = 5 } end)

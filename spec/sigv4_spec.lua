@@ -2,6 +2,8 @@
 -- plus the DynamoDB fast path (signer:sign_post), the key cache and the
 -- argument errors.
 local core = require "dynamo.core"
+local compat = require "dynamo.compat"   -- this spec runs under LuaJIT too
+local unpack = compat.unpack
 
 local SUITES = os.getenv("DYNAMO_SIGV4_SUITES") or "../shared/conformance/sigv4"
 
@@ -73,7 +75,7 @@ local function json_field(s, key)
   v = s:match('"' .. key .. '"%s*:%s*(%a+)')
   if v == "true" then return true elseif v == "false" then return false end
   v = s:match('"' .. key .. '"%s*:%s*(%-?%d+)')
-  return v and math.tointeger(tonumber(v))
+  return v and compat.tointeger(tonumber(v))
 end
 
 -- "2015-08-30T12:36:00Z" -> epoch seconds, without os.time (local time).
@@ -81,10 +83,11 @@ local function epoch(iso)
   local y, m, d, H, M, S = iso:match("^(%d+)-(%d+)-(%d+)T(%d+):(%d+):(%d+)Z$")
   y, m, d = tonumber(y), tonumber(m), tonumber(d)
   if m <= 2 then y = y - 1 end
-  local era = y // 400
+  local floor = math.floor     -- not //: this spec runs under LuaJIT too
+  local era = floor(y / 400)
   local yoe = y - era * 400
-  local doy = (153 * (m + (m > 2 and -3 or 9)) + 2) // 5 + d - 1
-  local doe = yoe * 365 + yoe // 4 - yoe // 100 + doy
+  local doy = floor((153 * (m + (m > 2 and -3 or 9)) + 2) / 5) + d - 1
+  local doe = yoe * 365 + floor(yoe / 4) - floor(yoe / 100) + doy
   local days = era * 146097 + doe - 719468
   return days * 86400 + tonumber(H) * 3600 + tonumber(M) * 60 + tonumber(S)
 end
@@ -400,9 +403,10 @@ describe("signer:sign_post", function()
     local s = core.signer()
     local good = { HOST, TARGET, BODY, AK, SK, nil, "us-west-2", "dynamodb", T }
     local function with(i, v)
-      local args = table.move(good, 1, 9, 1, {})
+      local args = {}
+      for i = 1, 9 do args[i] = good[i] end
       args[i] = v
-      return function() s:sign_post(table.unpack(args, 1, 9)) end
+      return function() s:sign_post(unpack(args, 1, 9)) end
     end
     local cases = {
       { 1, nil, "bad argument 'host' to 'sign_post' (string expected, got nil)" },
@@ -425,7 +429,7 @@ describe("signer:sign_post", function()
     end
 
     it("self", function()
-      assert.has_error(function() s.sign_post({}, table.unpack(good, 1, 9)) end,
+      assert.has_error(function() s.sign_post({}, unpack(good, 1, 9)) end,
         "bad argument 'self' to 'sign_post' (dynamo.signer expected, got table)")
     end)
   end)

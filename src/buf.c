@@ -12,7 +12,7 @@ static int buf_gc(lua_State *L)
 
 void dyn_buf_open(lua_State *L)
 {
-    if (luaL_newmetatable(L, BUF_MT)) {
+    if (dyn_newmetatable(L, BUF_MT)) {
         lua_pushcfunction(L, buf_gc);
         lua_setfield(L, -2, "__gc");
     }

@@ -18,7 +18,9 @@
  *     numbers  "exact" (default): an N that is not an int64 becomes a float
  *              when the float's shortest digits are the same decimal, else
  *              a dynamo.decimal; "float": always a float unless an int64
- *              (lossy); "decimal": every N a dynamo.decimal.
+ *              (lossy); "decimal": every N a dynamo.decimal. LuaJIT has
+ *              no integers: there an N is a number only within 2^53
+ *              in magnitude (exact mode: beyond, a dynamo.decimal).
  *     array_mt a metatable that also marks lists. Without it: lua-cjson's
  *              cjson.array_mt, and cjson.empty_array_mt (a list when
  *              empty), if cjson is loaded when the codec is made.
@@ -282,17 +284,17 @@ void dyn_open_codec(lua_State *L)
     lua_pushlightuserdata(L, NULL);
     lua_setfield(L, -2, "null");
 
-    luaL_newmetatable(L, DYN_BINARY_MT);
+    dyn_newmetatable(L, DYN_BINARY_MT);
     lua_setfield(L, -2, "binary_mt");
-    luaL_newmetatable(L, DYN_SET_MT);
+    dyn_newmetatable(L, DYN_SET_MT);
     lua_setfield(L, -2, "set_mt");
-    luaL_newmetatable(L, DYN_LIST_MT);
+    dyn_newmetatable(L, DYN_LIST_MT);
     lua_setfield(L, -2, "list_mt");
-    luaL_newmetatable(L, DYN_MAP_MT);
+    dyn_newmetatable(L, DYN_MAP_MT);
     lua_setfield(L, -2, "map_mt");
     dyn_open_decimal(L);
 
-    luaL_newmetatable(L, DYN_CODEC_MT);
+    dyn_newmetatable(L, DYN_CODEC_MT);
     lua_pushcfunction(L, codec_gc);
     lua_setfield(L, -2, "__gc");
     lua_newtable(L);

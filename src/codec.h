@@ -30,9 +30,11 @@
 /* How an N decodes (core.codec's numbers option):
  *   EXACT    an integer when integral and within int64, else a float when
  *            the float's shortest digits are the same decimal, else a
- *            dynamo.decimal;
- *   FLOAT    an integer when integral and within int64, else the nearest
- *            float (lossy);
+ *            dynamo.decimal; in LuaJIT (no integers) a number when
+ *            integral and within 2^53 or when the float's shortest digits
+ *            are the same decimal and below 2^53, else a dynamo.decimal;
+ *   FLOAT    an integer when integral and within int64 (LuaJIT: 2^53),
+ *            else the nearest float (lossy);
  *   DECIMAL  always a dynamo.decimal. */
 enum { DYN_NUMBERS_EXACT, DYN_NUMBERS_FLOAT, DYN_NUMBERS_DECIMAL };
 

@@ -18,6 +18,17 @@ void dyn_setfuncs(lua_State *L, const luaL_Reg *l, int nup)
 }
 #endif
 
+#if LUA_VERSION_NUM < 503
+int dyn_newmetatable(lua_State *L, const char *name)
+{
+    if (!luaL_newmetatable(L, name))
+        return 0;
+    lua_pushstring(L, name);
+    lua_setfield(L, -2, "__name");
+    return 1;
+}
+#endif
+
 __attribute__((visibility("default"))) int luaopen_dynamo_core(lua_State *L)
 {
     lua_newtable(L);

@@ -15,8 +15,8 @@
  *                        before the point and an exponent ("1E-7",
  *                        "-1.5E+38"). No trailing zeros; zero is "0".
  *                        The text reads back as the same value.
- *   d:tonumber()         integer when integral and within int64, else the
- *                        nearest float (ties to even).
+ *   d:tonumber()         integer when integral and within int64 (LuaJIT:
+ *                        2^53), else the nearest float (ties to even).
  *   d:sign()             -1, 0 or 1.   d:isinteger()   integral?
  *   d:eq(x)              exact equality with a decimal, number or N text.
  *   ==                   between decimals (Lua never calls __eq for a
@@ -66,6 +66,7 @@ static view view_of(const dyn_decimal *d)
     return v;
 }
 
+#if DYN_HAS_INTEGER
 /* The integer i, with its digits in buf (20 bytes). */
 static view view_of_integer(lua_Integer i, char *buf)
 {
@@ -94,6 +95,7 @@ static view view_of_integer(lua_Integer i, char *buf)
     v.ndig = n;
     return v;
 }
+#endif
 
 static int view_sign(const view *v)
 {
@@ -617,11 +619,11 @@ static int to_int64(const view *v, lua_Integer *out)
     for (e = v->exp; e > 0; e--)
         u *= 10;        /* below 10^19: no overflow */
     if (v->neg) {
-        if (u > (uint64_t)LUA_MAXINTEGER + 1)
+        if (u > DYN_INT_NEG_MAX)
             return 0;
         *out = (lua_Integer)(0 - u);
     } else {
-        if (u > (uint64_t)LUA_MAXINTEGER)
+        if (u > DYN_INT_MAX)
             return 0;
         *out = (lua_Integer)u;
     }
@@ -892,7 +894,7 @@ static const luaL_Reg decimal_methods[] = {
 void dyn_open_decimal(lua_State *L)
 {
     /* module table on top */
-    luaL_newmetatable(L, DYN_DECIMAL_MT);   /* sets __name */
+    dyn_newmetatable(L, DYN_DECIMAL_MT);   /* sets __name */
     dyn_setfuncs(L, decimal_meta, 0);
     lua_newtable(L);
     dyn_setfuncs(L, decimal_methods, 0);

@@ -160,12 +160,53 @@ static int fail_range(enc *e, double x)
     return -1;
 }
 
+#ifdef DYN_TCDATA
+/* Whether the cdata at idx is a LuaJIT 64-bit integer (1LL, 1ULL); if so
+ * its digits are left on the stack (from its __tostring, "-5LL"). */
+static int is_int64_cdata(lua_State *L, int idx)
+{
+    size_t n, i;
+    const char *s;
+    if (!luaL_callmeta(L, idx, "__tostring"))
+        return 0;
+    s = lua_tolstring(L, -1, &n);
+    if (s && n > 3 && memcmp(s + n - 3, "ULL", 3) == 0)
+        n -= 3;
+    else if (s && n > 2 && memcmp(s + n - 2, "LL", 2) == 0)
+        n -= 2;
+    else
+        n = 0;
+    for (i = n && s[0] == '-'; i < n && s[i] >= '0' && s[i] <= '9'; i++)
+        ;
+    if (n == 0 || i != n || s[n - 1] == '-') {
+        lua_pop(L, 1);
+        return 0;
+    }
+    lua_pushlstring(L, s, n);
+    lua_remove(L, -2);
+    return 1;
+}
+#endif
+
 /* The number or decimal at idx as JSON number text (av: for an N, where
  * -0 is 0 and a float must be within DynamoDB's range; integers always
- * are, and decimals are checked when made). */
+ * are, and decimals are checked when made). In LuaJIT also a 64-bit
+ * integer cdata, exactly. */
 static int enc_number(enc *e, int idx, int av)
 {
     char *o;
+#ifdef DYN_TCDATA
+    if (lua_type(e->L, idx) == DYN_TCDATA) {
+        size_t n;
+        const char *s;
+        if (!is_int64_cdata(e->L, idx))
+            return fail(e, "cannot encode a cdata (only 64-bit integers)");
+        s = lua_tolstring(e->L, -1, &n);
+        dyn_out_n(e->L, e->b, s, n);
+        lua_pop(e->L, 1);
+        return 0;
+    }
+#endif
     if (lua_type(e->L, idx) == LUA_TUSERDATA) {
         const dyn_decimal *d = lua_touserdata(e->L, idx);
         o = dyn_buf_reserve(e->L, e->b, DYN_DECIMAL_BUFSIZE);
@@ -436,6 +477,10 @@ static int elem_kind(enc *e, int idx, int binary)
         return table_type(e, idx) == T_BINARY ? K_BINARY : K_OTHER;
     case LUA_TUSERDATA:
         return is_decimal(e, idx) ? K_NUMBER : K_OTHER;
+#ifdef DYN_TCDATA
+    case DYN_TCDATA:
+        return K_NUMBER;    /* enc_number refuses what is not an integer */
+#endif
     default:
         return K_OTHER;
     }
@@ -595,6 +640,9 @@ static int enc_av(enc *e, int idx, int depth)
             break;
         /* fall through */
     case LUA_TNUMBER:
+#ifdef DYN_TCDATA
+    case DYN_TCDATA:
+#endif
         ADD_LIT(e, "{\"N\":\"");
         if (enc_number(e, idx, 1))
             return -1;
@@ -635,7 +683,8 @@ static int enc_table(enc *e, int idx, int map, int depth)
             int list = 0;
             if (map) {
                 lua_pushliteral(L, "[]");
-                list = lua_rawget(L, map) != LUA_TNIL;
+                lua_rawget(L, map);
+                list = !lua_isnil(L, -1);
                 lua_pop(L, 1);
             }
             if (list)
@@ -666,6 +715,9 @@ static int enc_value(enc *e, int idx, int map, int depth)
         return enc_string(e, s, len);
     }
     case LUA_TNUMBER:
+#ifdef DYN_TCDATA
+    case DYN_TCDATA:
+#endif
         return enc_number(e, idx, 0);
     case LUA_TBOOLEAN:
         if (lua_toboolean(L, idx))

@@ -335,7 +335,7 @@ CURLcode dyn_http_global(lua_State *L)
         return CURLE_OK;
     inited = lua_newuserdata(L, sizeof *inited);
     *inited = 0;
-    if (luaL_newmetatable(L, GLOBAL_MT)) {
+    if (dyn_newmetatable(L, GLOBAL_MT)) {
         lua_pushcfunction(L, global_gc);
         lua_setfield(L, -2, "__gc");
     }
@@ -530,7 +530,7 @@ void dyn_open_http(lua_State *L)
         {"close", http_close},
         {NULL, NULL},
     };
-    if (luaL_newmetatable(L, HTTP_MT)) {
+    if (dyn_newmetatable(L, HTTP_MT)) {
         lua_newtable(L);
         dyn_setfuncs(L, methods, 0);
         lua_setfield(L, -2, "__index");

@@ -347,7 +347,7 @@ static int xfer_gc(lua_State *L)
 
 static void new_class(lua_State *L, const char *name, const luaL_Reg *methods, lua_CFunction gc)
 {
-    if (luaL_newmetatable(L, name)) {
+    if (dyn_newmetatable(L, name)) {
         lua_newtable(L);
         dyn_setfuncs(L, methods, 0);
         lua_setfield(L, -2, "__index");

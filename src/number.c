@@ -22,6 +22,10 @@
 
 #define MAX_EXACT_MANT ((uint64_t)1 << 53)
 
+/* Integers up to 2^63 pass through lua_Integer (ptrdiff_t in LuaJIT). */
+_Static_assert(sizeof(lua_Integer) >= 8,
+               "dynamo.core needs a 64-bit lua_Integer (a 64-bit build)");
+
 /* Powers of ten a double holds exactly. */
 static const double pow10_exact[] = {
     1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11,
@@ -122,7 +126,8 @@ int dyn_number_scan(const char *s, size_t len, int json, dyn_number *n)
     return 1;
 }
 
-/* The exact int64 value of n, if it is one. "-0" is 0. */
+/* The exact value of n as a Lua integer (int64; within 2^53 in LuaJIT), if
+ * it is one. "-0" is 0. */
 static int to_integer(const dyn_number *n, lua_Integer *out)
 {
     uint64_t m = n->mant;
@@ -139,12 +144,12 @@ static int to_integer(const dyn_number *n, lua_Integer *out)
         m *= 10;
     }
     if (n->neg) {
-        if (m > (uint64_t)LUA_MAXINTEGER + 1)
+        if (m > DYN_INT_NEG_MAX)
             return 0;
         /* two's complement negation, defined for the minimum too */
         *out = (lua_Integer)(0 - m);
     } else {
-        if (m > (uint64_t)LUA_MAXINTEGER)
+        if (m > DYN_INT_MAX)
             return 0;
         *out = (lua_Integer)m;
     }
@@ -734,8 +739,21 @@ int dyn_number_push(lua_State *L, dyn_numctx *ctx, const char *s, size_t len,
     if (!to_double(L, ctx, s, len, n, &d))
         return mode == DYN_NUMBERS_EXACT ? push_inexact(L, s, len)
                                          : DYN_NUM_RANGE;
-    if (mode == DYN_NUMBERS_EXACT && !float_is_exact(n, d))
-        return push_inexact(L, s, len);
+    if (mode == DYN_NUMBERS_EXACT) {
+        int exact = float_is_exact(n, d);
+#if !DYN_HAS_INTEGER
+        /* LuaJIT: beyond 2^53 doubles skip integers, so a number there is
+         * a decimal (a float only if a decimal cannot hold it, as when
+         * DynamoDB's range does not). */
+        if (fabs(d) >= (double)DYN_INT_MAX) {
+            int r = push_inexact(L, s, len);
+            if (r == DYN_NUM_OK || !exact)
+                return r;
+        }
+#endif
+        if (!exact)
+            return push_inexact(L, s, len);
+    }
     lua_pushnumber(L, (lua_Number)d);
     return DYN_NUM_OK;
 }

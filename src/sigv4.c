@@ -767,7 +767,7 @@ void dyn_open_sigv4(lua_State *L)
         {"hmac_sha256", l_hmac_sha256},
         {NULL, NULL}
     };
-    if (luaL_newmetatable(L, SIGNER_MT)) {
+    if (dyn_newmetatable(L, SIGNER_MT)) {
         dyn_setfuncs(L, meta, 0);
         lua_newtable(L);
         dyn_setfuncs(L, methods, 0);

@@ -12,7 +12,8 @@
 local core = require "dynamo.core"
 
 local coroutine, type, error, select, pcall = coroutine, type, error, select, pcall
-local unpack = table.unpack or unpack
+local compat = require "dynamo.compat"
+local pack, unpack = compat.pack, compat.unpack
 
 local M = {}
 
@@ -34,7 +35,7 @@ end
 --- Starts fn(...) as a task of this scheduler; returns the task, whose
 --- fields ok/results (or error) are set when it finishes.
 function Scheduler:spawn(fn, ...)
-  local task = { sched = self, args = table.pack(...) }
+  local task = { sched = self, args = pack(...) }
   task.co = coroutine.create(function(...) return fn(...) end)
   task_of[task.co] = task
   self.live = self.live + 1
@@ -45,12 +46,12 @@ end
 local function resume(task)
   local args = task.args
   task.args = nil
-  local res = table.pack(coroutine.resume(task.co, unpack(args, 1, args.n)))
+  local res = pack(coroutine.resume(task.co, unpack(args, 1, args.n)))
   if coroutine.status(task.co) == "dead" then
     task.done = true
     task.sched.live = task.sched.live - 1
     if res[1] then
-      task.results = table.pack(select(2, unpack(res, 1, res.n)))
+      task.results = pack(select(2, unpack(res, 1, res.n)))
     else
       task.failed, task.error = true, res[2]   -- error(nil) is an error too
     end
@@ -106,7 +107,7 @@ function Scheduler:run_until(done)
           local task = waiting[id]
           waiting[id] = nil
           if task then
-            task.args = table.pack(task.transfer:result())
+            task.args = pack(task.transfer:result())
             task.transfer = nil
             task.sched.ready[#task.sched.ready + 1] = task
           end
@@ -188,18 +189,20 @@ end
 M.now = core.now
 
 -- Deadlines by coroutine (the main one included): a bound on everything
--- the request path does for the code running there.
+-- the request path does for the code running there. LuaJIT's main thread
+-- has no coroutine object: MAIN stands for it.
 local deadlines = setmetatable({}, { __mode = "k" })
+local MAIN = {}
 
 --- Runs fn(...) with every call it makes bounded by `at` (a time on
 --- M.now's clock): no retry starts past it and no attempt outlives it.
 --- Nested deadlines keep the earlier one. Returns what fn returns.
 function M.with_deadline(at, fn, ...)
-  local co = coroutine.running()
+  local co = coroutine.running() or MAIN
   local outer = deadlines[co]
   if outer and outer < at then at = outer end
   deadlines[co] = at
-  local res = table.pack(pcall(fn, ...))
+  local res = pack(pcall(fn, ...))
   deadlines[co] = outer
   if not res[1] then error(res[2], 0) end
   return unpack(res, 2, res.n)
@@ -207,7 +210,7 @@ end
 
 --- The deadline of the running code, or nil.
 function M.deadline()
-  return deadlines[coroutine.running()]
+  return deadlines[coroutine.running() or MAIN]
 end
 
 --- dynamo.gather(f1, f2, ...) or dynamo.gather{f1, f2, ...}: runs the
@@ -215,7 +218,7 @@ end
 --- any raises, the others still finish, then the first error is raised.
 function M.gather(...)
   local fns = ...
-  if type(fns) ~= "table" then fns = table.pack(...) end
+  if type(fns) ~= "table" then fns = pack(...) end
   local n = fns.n or #fns
   for i = 1, n do
     if type(fns[i]) ~= "function" then
@@ -231,13 +234,21 @@ function M.gather(...)
     end
     return true
   end
-  block_until(sched, all_done)
+  M.block_until(sched, all_done)
   local results = {}
   for i, t in ipairs(tasks) do
     if t.failed then error(t.error, 0) end
     results[i] = t.results[1]
   end
   return unpack(results, 1, n)
+end
+
+-- Inside nginx, tasks are light threads, waits are ngx.sleep and
+-- semaphores, and requests go over cosockets: dynamo.async_ngx replaces
+-- current, scheduler, block_until, sleep and request (and sets M.nginx).
+M.nginx = false
+if type(ngx) == "table" and type(ngx.get_phase) == "function" then
+  require("dynamo.async_ngx").install(M)
 end
 
 return M

@@ -8,7 +8,7 @@ local credentials = require "dynamo.credentials"
 local errors = require "dynamo.errors"
 local size = require "dynamo.size"
 local keys = require "dynamo.keys"
-local curl = require "dynamo.transport.curl"
+local transports = require "dynamo.transport"
 local friendly = require "dynamo.params"
 local async = require "dynamo.async"
 local retry = require "dynamo.retry"
@@ -17,6 +17,7 @@ local hooks = require "dynamo.hooks"
 local stats_mod = require "dynamo.stats"
 
 local type, error, os_time, setmetatable, tostring = type, error, os.time, setmetatable, tostring
+local math_type = require("dynamo.compat").math_type
 local now, sleep, call_deadline = async.now, async.sleep, async.deadline
 local hooks_any, hooks_emit, record_consumed = hooks.any, hooks.emit, stats_mod.record
 local DEBUG, INFO = logger.LEVELS.debug, logger.LEVELS.info
@@ -59,7 +60,7 @@ local function check_params(op, params)
       error("bad argument '" .. tostring(name) .. "' to '" .. op.method .. "' (" .. op.name
         .. " has no parameter of that name)", 4)
     end
-    local got = math.type(value) or type(value)   -- "integer" | "float" | "string" | ...
+    local got = math_type(value) or type(value)   -- "integer" | "float" | "string" | ...
     if got ~= want and not (want == "number" and (got == "integer" or got == "float")) then
       if got == "float" and want == "integer" then
         got = "non-integer number"
@@ -260,7 +261,8 @@ local function opt(opts, name, want)
 end
 
 --- dynamo.new{ region=, endpoint=, credentials=, numbers=, timeout=, connect_timeout=, retry=, log=,
----             verify=, cafile=, capath=, proxy=, transport= }
+---             verify=, cafile=, capath=, proxy=, transport=, pool_size=, keepalive_timeout= }
+--- (the last two: the keep-alive pool inside nginx, docs/openresty.md)
 function M.new(opts)
   if opts == nil then opts = {} end
   if type(opts) ~= "table" then
@@ -293,8 +295,9 @@ function M.new(opts)
 
   local transport = opts.transport
   if transport == nil then
+    -- libcurl, or cosockets inside nginx (dynamo.transport.ngx).
     local kind, msg
-    transport, kind, msg = curl.new {
+    transport, kind, msg = transports.new {
       timeout = opts.timeout,
       connect_timeout = opts.connect_timeout,
       verify = opts.verify,
@@ -302,6 +305,8 @@ function M.new(opts)
       cafile = opts.cafile,
       capath = opts.capath,
       proxy = opts.proxy,
+      pool_size = opts.pool_size,
+      keepalive_timeout = opts.keepalive_timeout,
     }
     if not transport then
       error("dynamo.new: cannot start the HTTP client (" .. kind .. "): " .. msg, 2)

@@ -1,7 +1,9 @@
 --- Key schemas of tables and indexes (from DescribeTable, once per table
 --- and client), and what is built from them: an item's key, a key's
 --- identity string (for de-duplication), a resume position.
-local type, tostring, getmetatable, math_type, concat = type, tostring, getmetatable, math.type, table.concat
+local type, tostring, getmetatable, concat, format, floor = type, tostring, getmetatable, table.concat, string.format, math.floor
+local compat = require "dynamo.compat"
+local math_type, tointeger = compat.math_type, compat.tointeger
 
 local core = require "dynamo.core"
 
@@ -63,16 +65,17 @@ end
 local function scalar_id(v)
   local t = type(v)
   if t == "string" then return "S" .. v end
-  if math_type(v) == "integer" then return "N" .. tostring(v) end
+  -- %d: integer digits for whole floats too (LuaJIT's tostring says 1e+15)
+  if math_type(v) == "integer" then return "N" .. format("%d", v) end
   if t == "number" then
-    if v == math.floor(v) and v > -2^63 and v < 2^63 then return "N" .. tostring(math.tointeger(v)) end
+    if v == floor(v) and v > -2^63 and v < 2^63 then return "N" .. format("%d", v) end
     return "N" .. tostring(core.decimal(v))
   end
   if t == "userdata" and getmetatable(v) == getmetatable(core.decimal(0)) then
     local d = v
     if d:isinteger() then
-      local i = math.tointeger(d:tonumber())
-      if i and d:eq(i) then return "N" .. tostring(i) end
+      local i = tointeger(d:tonumber())
+      if i and d:eq(i) then return "N" .. format("%d", i) end
     end
     return "N" .. tostring(d)
   end

@@ -12,6 +12,7 @@ local friendly = require "dynamo.params"
 local api = require "dynamo.operations"
 
 local type, error, setmetatable, pairs = type, error, setmetatable, pairs
+local math_type = require("dynamo.compat").math_type
 
 local M = { methods = {} }
 
@@ -33,7 +34,7 @@ local function prepare(method, op, opts, level)
   end
   for _, name in ipairs { "limit", "page_size" } do
     local v = mine[name]
-    if v ~= nil and (math.type(v) ~= "integer" or v < 1) then
+    if v ~= nil and (math_type(v) ~= "integer" or v < 1) then
       error("bad argument '" .. name .. "' to '" .. method .. "' (positive integer expected, got "
         .. (type(v) == "number" and tostring(v) or type(v)) .. ")", level + 1)
     end

@@ -9,6 +9,7 @@ local paginate = require "dynamo.paginate"
 local api = require "dynamo.operations"
 
 local type, error, setmetatable = type, error, setmetatable
+local math_type = require("dynamo.compat").math_type
 
 local M = { methods = {} }
 
@@ -142,7 +143,7 @@ function M.methods.parallel_scan(db, opts)
     error("bad argument #1 to 'parallel_scan' (table expected, got " .. type(opts) .. ")", 2)
   end
   local segments = opts.segments
-  if math.type(segments) ~= "integer" or segments < 1 or segments > 1000000 then
+  if math_type(segments) ~= "integer" or segments < 1 or segments > 1000000 then
     error("bad argument 'segments' to 'parallel_scan' (integer from 1 to 1000000 expected, got "
       .. (type(segments) == "number" and tostring(segments) or type(segments)) .. ")", 2)
   end
@@ -157,7 +158,7 @@ function M.methods.parallel_scan(db, opts)
   end
   local params, mine = paginate.prepare("parallel_scan", scan_op, rest, 2)
   local limit = opts.limit
-  if limit ~= nil and (math.type(limit) ~= "integer" or limit < 1) then
+  if limit ~= nil and (math_type(limit) ~= "integer" or limit < 1) then
     error("bad argument 'limit' to 'parallel_scan' (positive integer expected, got " .. tostring(limit) .. ")", 2)
   end
 

@@ -15,6 +15,7 @@
 local rate_limiter = require "dynamo.retry_rate"
 
 local type, error, tostring, random, min, max = type, error, tostring, math.random, math.min, math.max
+local math_type = require("dynamo.compat").math_type
 
 local M = {}
 
@@ -36,7 +37,7 @@ local function check_number(opts, name, min_value, integer)
   local v = opts[name]
   if v == nil then return end
   local ok = type(v) == "number" and v >= min_value and v == v
-  if integer then ok = ok and math.type(v) == "integer" end
+  if integer then ok = ok and math_type(v) == "integer" end
   if not ok then
     error("bad argument 'retry." .. name .. "' to 'dynamo.new' (" .. (integer and "integer" or "number")
       .. " >= " .. min_value .. " expected, got " .. (type(v) == "number" and tostring(v) or type(v)) .. ")", 4)

@@ -8,7 +8,8 @@
 local core = require "dynamo.core"
 local errors = require "dynamo.errors"
 
-local type, pairs, getmetatable, math_type = type, pairs, getmetatable, math.type
+local type, pairs, getmetatable, floor = type, pairs, getmetatable, math.floor
+local math_type = require("dynamo.compat").math_type
 
 local M = {}
 
@@ -27,13 +28,13 @@ end
 local function number_size(v)
   local text
   if math_type(v) == "integer" then
-    text = tostring(v)
+    text = string.format("%d", v)
   else
     formatter = formatter or core.codec {}
     text = formatter:encode(v, "V"):match('"N":"([^"]*)"') or tostring(v)
   end
   local digits = significant_digits(text)
-  return 1 + (digits + 1) // 2
+  return 1 + floor((digits + 1) / 2)
 end
 
 local value_size
@@ -65,8 +66,9 @@ function value_size(v, depth)
     return size
   end
   if tv == "table" then return container_size(v, depth) end
-  -- A decimal (or anything else printable as N text).
-  return 1 + (significant_digits(tostring(v)) + 1) // 2
+  -- A decimal, a LuaJIT int64 cdata ("5LL", "5ULL"), or anything else
+  -- printable as N text.
+  return 1 + floor((significant_digits((tostring(v):gsub("U?LL$", ""))) + 1) / 2)
 end
 
 --- dynamo.item_size(item): the item's size in bytes as DynamoDB counts it.

@@ -18,6 +18,7 @@ local friendly = require "dynamo.params"
 local keys = require "dynamo.keys"
 
 local type, error, pairs, tostring, format = type, error, pairs, tostring, string.format
+local math_type = require("dynamo.compat").math_type
 
 local M = { methods = {} }
 
@@ -114,7 +115,7 @@ local function split(method, kinds, options, args, level)
   local aws_of = {}   -- option name (friendly or AWS) -> AWS member
   for short, aws in pairs(options) do aws_of[short], aws_of[aws] = aws, aws end
   for k in pairs(args) do
-    if not (math.type(k) == "integer" and k >= 1 and k <= n) and not aws_of[k] and k ~= "n" then
+    if not (math_type(k) == "integer" and k >= 1 and k <= n) and not aws_of[k] and k ~= "n" then
       error("bad argument '" .. tostring(k) .. "' to '" .. method .. "' (not an option of " .. method .. ")", level)
     end
   end

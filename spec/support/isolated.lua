@@ -1,6 +1,7 @@
---- Runs Lua 5.4 code in a process with a clean environment (only PATH,
---- the Lua paths and the sanitizer settings kept) plus `env`; returns its
---- output. For behaviour that depends on the process environment.
+--- Runs Lua code in a process with a clean environment (only PATH, the
+--- Lua paths and the sanitizer settings kept) plus `env`; returns its
+--- output. For behaviour that depends on the process environment. The
+--- interpreter is the one running the specs: lua5.4, or luajit.
 return function(env, code)
   local vars = {}
   for k, v in pairs(env) do vars[#vars + 1] = k .. "='" .. v .. "'" end
@@ -11,8 +12,8 @@ return function(env, code)
   end
   local lpath = package.path:gsub("'", "")
   local cpath = package.cpath:gsub("'", "")
-  local cmd = string.format("env -i %s %s LUA_PATH='%s' LUA_CPATH='%s' lua5.4 -e %q 2>&1",
-    table.concat(keep, " "), table.concat(vars, " "), lpath, cpath, code)
+  local cmd = string.format("env -i %s %s LUA_PATH='%s' LUA_CPATH='%s' %s -e %q 2>&1",
+    table.concat(keep, " "), table.concat(vars, " "), lpath, cpath, jit and "luajit" or "lua5.4", code)
   local p = assert(io.popen(cmd))
   local out = p:read("a")
   p:close()

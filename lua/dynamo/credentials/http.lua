@@ -1,8 +1,9 @@
---- The HTTP client of one credential source: a core.http client with short
---- timeouts, made on the first request (never at construction), whose
---- requests run concurrently inside dynamo.async tasks.
-local core = require "dynamo.core"
+--- The HTTP client of one credential source: a transport (libcurl, or
+--- cosockets inside nginx) with short timeouts, made on the first request
+--- (never at construction), whose requests run concurrently inside
+--- dynamo.async tasks.
 local async = require "dynamo.async"
+local transports = require "dynamo.transport"
 
 local M = {}
 
@@ -20,11 +21,15 @@ function Http:request(method, url, headers, body)
   if not self.http then
     local opts = self.opts
     if type(opts) == "function" then opts = opts() end
-    local http, kind, msg = core.http(opts)
+    if async.nginx then
+      -- Cosockets; the trusted CAs are nginx's lua_ssl_trusted_certificate.
+      opts = { connect_timeout = opts.connect_timeout, timeout = opts.timeout }
+    end
+    local http, kind, msg = transports.new(opts)
     if not http then return nil, kind, msg end
     self.http = http
   end
-  return async.request(self.http, method, url, headers, body)
+  return self.http:request(method, url, headers, body)
 end
 
 return M

@@ -18,6 +18,8 @@ local process = require "dynamo.credentials.process"
 local container = require "dynamo.credentials.container"
 local imds = require "dynamo.credentials.imds"
 local assume_role = require "dynamo.credentials.assume_role"
+local shared = require "dynamo.credentials.shared"
+local async = require "dynamo.async"
 
 local M = {
   static = static.new,
@@ -29,6 +31,9 @@ local M = {
   container = container.new,
   imds = imds.new,
   assume_role = assume_role.new,
+  --- shared(dict_name, provider?, key?): inside nginx, credentials kept in
+  --- a lua_shared_dict for every worker and refreshed in a timer.
+  shared = shared.new,
 }
 
 --- The default chain, in the AWS SDKs' order: the environment, a web
@@ -42,10 +47,19 @@ function M.default(opts)
   }
 end
 
---- A provider for the `credentials` argument: nil -> the default chain; a
---- table with access_key_id -> static; anything with :get() -> itself.
+-- Inside nginx every client a worker makes without `credentials` shares
+-- one default chain, so one cache (made on first use, never at require).
+local worker_default
+
+--- A provider for the `credentials` argument: nil -> the default chain
+--- (inside nginx, one per worker); a table with access_key_id -> static;
+--- anything with :get() -> itself.
 function M.resolve(arg)
   if arg == nil then
+    if async.nginx then
+      worker_default = worker_default or M.default()
+      return worker_default
+    end
     return M.default()
   end
   if type(arg) == "table" and arg.access_key_id ~= nil then

@@ -13,16 +13,28 @@ local timestamp = require "dynamo.credentials.timestamp"
 
 local M = {}
 
+-- Lua 5.1 and LuaJIT: close() on a pipe says nothing of the exit status,
+-- so the shell prints it after the command's output.
+local STATUS_LINE = _VERSION == "Lua 5.1"
+
 local function fail(who, what)
   return nil, errors.new { code = "CredentialsError", message = who .. " " .. what }
 end
 
 --- Runs cmd; `who` names it in messages ("credential_process of profile 'x'").
 function M.run(cmd, who)
+  if STATUS_LINE then cmd = "(\n" .. cmd .. "\n)\nprintf '\\n#dynamo-status %d' $?" end
   local f, msg = io.popen(cmd, "r")
   if not f then return fail(who, "could not start (" .. tostring(msg) .. ")") end
-  local out = f:read("a")
+  local out = f:read("*a")
   local ok, how, code = f:close()
+  if STATUS_LINE then
+    local status
+    out, status = out:match("^(.-)\n#dynamo%-status (%d+)$")
+    code = tonumber(status)
+    if not code then return fail(who, "did not finish") end
+    ok, how = code == 0, "exit"
+  end
   if not ok then
     if how == "signal" then return fail(who, "was killed by signal " .. tostring(code)) end
     return fail(who, "exited with status " .. tostring(code))
@@ -31,7 +43,7 @@ function M.run(cmd, who)
   if type(t) ~= "table" then return fail(who, "did not print a JSON object") end
   if t.Version ~= 1 then
     -- Shows a number only: any text might be a secret.
-    return fail(who, "printed Version " .. (math.type(t.Version) and tostring(t.Version) or type(t.Version))
+    return fail(who, "printed Version " .. (type(t.Version) == "number" and tostring(t.Version) or type(t.Version))
       .. " (expected 1)")
   end
   for _, field in ipairs { "AccessKeyId", "SecretAccessKey" } do

@@ -9,6 +9,7 @@ local errors = require "dynamo.errors"
 local config = require "dynamo.config"
 local http = require "dynamo.credentials.http"
 local timestamp = require "dynamo.credentials.timestamp"
+local utf8_char = require("dynamo.compat").utf8_char
 
 local M = {}
 
@@ -55,7 +56,7 @@ local function unescape(s)
   return (s:gsub("&(#?x?)(%w+);", function(kind, v)
     if kind == "" then return entities[v] end
     local n = tonumber(v, kind == "#x" and 16 or 10)
-    return n and n < 0x110000 and utf8.char(n) or nil
+    return n and n < 0x110000 and utf8_char(n) or nil
   end))
 end
 

@@ -1,16 +1,18 @@
 --- ISO 8601 / RFC 3339 times as the credential sources write them
 --- ("2024-05-01T12:34:56Z", also with fractions or a +hh:mm offset), to
 --- seconds since the epoch. Pure arithmetic: os.time would read local time.
+local floor = math.floor
+
 local M = {}
 
 -- Days from 1970-01-01 to year-month-day (proleptic Gregorian).
 local function days_from_civil(y, m, d)
   if m <= 2 then y = y - 1 end
-  local era = (y >= 0 and y or y - 399) // 400
+  local era = floor((y >= 0 and y or y - 399) / 400)
   local yoe = y - era * 400
   local mp = (m + 9) % 12
-  local doy = (153 * mp + 2) // 5 + d - 1
-  local doe = yoe * 365 + yoe // 4 - yoe // 100 + doy
+  local doy = floor((153 * mp + 2) / 5) + d - 1
+  local doe = yoe * 365 + floor(yoe / 4) - floor(yoe / 100) + doy
   return era * 146097 + doe - 719468
 end
 

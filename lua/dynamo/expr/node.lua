@@ -4,17 +4,13 @@
 local core = require "dynamo.core"
 local show = require "dynamo.expr.show"
 
-local getmetatable, type, rawget, floor = getmetatable, type, rawget, math.floor
+local getmetatable, type, rawget = getmetatable, type, rawget
 
 local M = {}
 
 --- math.type where it exists (5.3+); LuaJIT has only floats, so there a
---- whole number within 2^53 counts as an integer.
-M.math_type = math.type or function(v)
-  if type(v) ~= "number" then return nil end
-  if v == floor(v) and v > -2 ^ 53 and v < 2 ^ 53 then return "integer" end
-  return "float"
-end
+--- whole number within 2^53 counts as an integer (dynamo.compat).
+M.math_type = require("dynamo.compat").math_type
 
 --- A new class: a metatable that is its own __index, tagged with its kind.
 --- tostring(obj) renders the expression with names and values in place.

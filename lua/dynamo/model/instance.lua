@@ -190,7 +190,7 @@ local function combine(old, v, verb)
     end
     return out
   end
-  if verb == "add" and math.type(v) and (old == nil or math.type(old)) then return (old or 0) + v end
+  if verb == "add" and type(v) == "number" and (old == nil or type(old) == "number") then return (old or 0) + v end
   return nil
 end
 

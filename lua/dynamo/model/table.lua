@@ -5,6 +5,7 @@ local expr = require "dynamo.expr"
 
 local type, pairs, ipairs, error, tostring = type, pairs, ipairs, error, tostring
 local attr = expr.public.attr
+local tointeger = require("dynamo.compat").tointeger
 
 local M = {}
 local models
@@ -109,7 +110,7 @@ function M.next_counter(model, field, db)
     UpdateExpression = expr.public.update():add(attr { "n" }, 1), ReturnValues = "UPDATED_NEW",
   }
   if not res then return nil, err end
-  return math.tointeger(res.Attributes.n) or res.Attributes.n
+  return tointeger(res.Attributes.n) or res.Attributes.n
 end
 
 return M

@@ -20,8 +20,10 @@ local type, error, pairs, ipairs, next, pcall, setmetatable, tostring =
 
 local M = { methods = {} }
 
--- The open transaction of each coroutine (the main one included).
+-- The open transaction of each coroutine (the main one included; LuaJIT's
+-- coroutine.running() gives nil there, so MAIN stands for it).
 local open = setmetatable({}, { __mode = "k" })
+local MAIN = {}
 
 local Tx = {}
 Tx.__index = Tx
@@ -140,7 +142,7 @@ function M.methods.transaction(db, fn, opts)
   if type(fn) ~= "function" then
     error("bad argument #1 to 'transaction' (function expected, got " .. type(fn) .. ")", 2)
   end
-  local co = coroutine.running()
+  local co = coroutine.running() or MAIN
   local parent = open[co]
   if parent and parent.db == db then
     fn(parent)
