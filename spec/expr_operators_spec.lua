@@ -7,24 +7,9 @@ local expr = require "dynamo.expr"
 local attr, key = expr.attr, expr.key
 local all, any, none = expr.all, expr.any, expr.none
 
-local function compile(method, x, names, values)
-  local ctx = expr.context(names, values)
-  local s = ctx[method](ctx, x)
-  return s, ctx:names(), ctx:values()
-end
-
-local function run_cases(method, cases)
-  for _, c in ipairs(cases) do
-    it(c[1], function()
-      local x = c[2]()
-      local s, names, values = compile(method, x)
-      assert.are.equal(c[3], s)
-      assert.are.same(c[4], names)
-      assert.are.same(c[5], values)
-      if c[6] then assert.are.equal(c[6], tostring(x)) end
-    end)
-  end
-end
+local expr_cases = require "support.expr_cases"
+local compile = expr_cases.compile
+local function run_cases(method, list) return expr_cases.run(method, list, it, assert) end
 
 describe("condition operators", function()
   local a, b, c = attr("a"):eq(1), attr("b"):eq(2), attr("c"):eq(3)

@@ -8,28 +8,9 @@ local all, any, none = expr.all, expr.any, expr.none
 local update, if_not_exists = expr.update, expr.if_not_exists
 local list_append, list_prepend = expr.list_append, expr.list_prepend
 
--- Compiles x with ctx:<method> in a fresh context: the string, the names
--- and the values.
-local function compile(method, x, names, values)
-  local ctx = expr.context(names, values)
-  local s = ctx[method](ctx, x)
-  return s, ctx:names(), ctx:values()
-end
-
--- Runs a table of cases { name, function building x, expression, names,
--- values, tostring } through ctx:<method>.
-local function run_cases(method, cases)
-  for _, c in ipairs(cases) do
-    it(c[1], function()
-      local x = c[2]()
-      local s, names, values = compile(method, x)
-      assert.are.equal(c[3], s)
-      assert.are.same(c[4], names)
-      assert.are.same(c[5], values)
-      if c[6] then assert.are.equal(c[6], tostring(x)) end
-    end)
-  end
-end
+local expr_cases = require "support.expr_cases"
+local compile = expr_cases.compile
+local function run_cases(method, list) return expr_cases.run(method, list, it, assert) end
 
 describe("expr.attr", function()
   local cases = {
