@@ -118,10 +118,10 @@ local function invoke(self, op, params)
     error("bad self to '" .. op.method .. "' (call it as db:" .. op.method .. "{...}, with a colon)", 3)
   end
   params = check_params(op, params)
-  local hooks = self.hooks
-  if hooks_any(hooks, "request") then
+  local hooks_of = self.hooks
+  if hooks_any(hooks_of, "request") then
     local info = { operation = op.name, table = params.TableName, params = params }
-    hooks_emit(hooks, "request", info)
+    hooks_emit(hooks_of, "request", info)
     params = info.params
   end
   local table_name = params.TableName
@@ -160,8 +160,8 @@ local function invoke(self, op, params)
     if result then
       if result.ConsumedCapacity then record_consumed(stats, result.ConsumedCapacity) end
       if log.rank >= DEBUG then log:log("debug", log_line(op, table_name, "200", attempt, started)) end
-      if hooks_any(hooks, "response") then
-        hooks_emit(hooks, "response", { operation = op.name, table = table_name, result = result,
+      if hooks_any(hooks_of, "response") then
+        hooks_emit(hooks_of, "response", { operation = op.name, table = table_name, result = result,
           status = status, attempts = attempt, duration = now() - started })
       end
       return result
@@ -187,8 +187,8 @@ local function invoke(self, op, params)
       if log.rank >= DEBUG then
         log:log("debug", log_line(op, table_name, "failed: " .. tostring(err), attempt, started))
       end
-      if hooks_any(hooks, "error") then
-        hooks_emit(hooks, "error", { operation = op.name, table = table_name, error = err,
+      if hooks_any(hooks_of, "error") then
+        hooks_emit(hooks_of, "error", { operation = op.name, table = table_name, error = err,
           attempts = attempt, duration = now() - started })
       end
       return nil, err
@@ -199,8 +199,8 @@ local function invoke(self, op, params)
       log:log("info", string.format("%s%s: %s; retrying in %.0f ms (attempt %d)", op.name,
         table_name and (" " .. table_name) or "", err.code, delay * 1000, attempt + 1))
     end
-    if hooks_any(hooks, "retry") then
-      hooks_emit(hooks, "retry", { operation = op.name, table = table_name, error = err, attempt = attempt,
+    if hooks_any(hooks_of, "retry") then
+      hooks_emit(hooks_of, "retry", { operation = op.name, table = table_name, error = err, attempt = attempt,
         delay = delay, total_delay = waited + delay })
     end
     if delay > 0 then sleep(delay) end

@@ -5,7 +5,7 @@
 ---   db:on("error", fn)     when a call fails for good: info.error, attempts, duration
 --- Every info has operation and table. A hook that raises stops the call
 --- (it is the caller's own code).
-local type, error, tostring = type, error, tostring
+local type, error = type, error
 
 local M = {}
 

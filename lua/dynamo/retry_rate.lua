@@ -6,7 +6,7 @@ local min, max = math.min, math.max
 
 local M = {}
 
-local BETA, SCALE, MIN_RATE, SMOOTH, BUCKET = 0.7, 0.4, 0.5, 0.8, 0.5
+local BETA, SCALE, MIN_RATE, SMOOTH, BUCKET = 0.7, 0.4, 0.5, 0.8, 0.5 -- BUCKET: seconds
 
 local Limiter = {}
 Limiter.__index = Limiter
@@ -41,7 +41,7 @@ end
 
 -- The measured send rate, smoothed over half-second buckets.
 function Limiter:measure(now)
-  local bucket = math.floor(now * 2) / 2
+  local bucket = math.floor(now / BUCKET) * BUCKET
   if not self.bucket_at then self.bucket_at, self.first_at = bucket, now end
   self.count = self.count + 1
   if bucket > self.bucket_at then

@@ -124,7 +124,7 @@ end
 --- ctx:key_condition(k): a key condition, a plain table {pk = v, sk = w}
 --- of equalities, or a string (KeyConditionExpression).
 function Context:key_condition(k, arg, level)
-  local s, msg = k, nil
+  local s, msg = k
   if type(k) ~= "string" then
     if type(k) == "table" and not node.kind(k) then
       k, msg = key.from_table(k)
@@ -147,7 +147,7 @@ end
 --- ctx:update(u): an update builder, its plain-table form, or a string
 --- (UpdateExpression).
 function Context:update(u, arg, level)
-  local s, msg = u, nil
+  local s, msg = u
   if type(u) ~= "string" then
     if type(u) == "table" and not node.kind(u) then
       u, msg = update.from_table(u)
@@ -166,7 +166,7 @@ end
 --- ctx:projection(p): a list of paths, a projection, or a string
 --- (ProjectionExpression).
 function Context:projection(p, arg, level)
-  local s, msg = p, nil
+  local s, msg = p
   if type(p) ~= "string" then
     local proj
     proj, msg = projection.from_list(p)

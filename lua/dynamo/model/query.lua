@@ -19,25 +19,21 @@ local Instances = {}
 Instances.__index = Instances
 
 function Instances:next()
-  while true do
-    local item, err = self.items:next()
-    if item == nil then
-      self.done = self.items.done
-      return nil, err
-    end
-    local model = self.pick(item)
-    if model then
-      local inst, lerr = models.load(model, item, self.db, self.how)
-      if not inst then
-        self.err = lerr
-        return nil, lerr
-      end
-      return inst
-    end
-    -- An item of another entity type (a collection without its model):
-    -- handed out as it is rather than dropped.
-    return item
+  local item, err = self.items:next()
+  if item == nil then
+    self.done = self.items.done
+    return nil, err
   end
+  local model = self.pick(item)
+  -- An item of another entity type (a collection without its model) is
+  -- handed out as it is rather than dropped.
+  if not model then return item end
+  local inst, lerr = models.load(model, item, self.db, self.how)
+  if not inst then
+    self.err = lerr
+    return nil, lerr
+  end
+  return inst
 end
 
 function Instances:__call()
