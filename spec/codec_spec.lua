@@ -994,3 +994,63 @@ describe("lua-cjson markers", function()
     assert.has_error(function() codec:encode(sentinel, V) end, "cannot encode a userdata")
   end)
 end)
+
+describe("lazy values and decode_at", function()
+  local codec = core.codec()
+  local LAZY = { Items = { ["[]"] = "@" } }
+  local page = '{"Items":[ {"a":{"S":"x"}}, {"b":{"L":[{"N":"1"},{"M":{"c":{"SS":["]","}"]}}}]}} ,{}],'
+    .. '"Count":3,"LastEvaluatedKey":{"k":{"S":"z"}}}'
+
+  it("decodes a lazy value to its byte position and decode_at reads it", function()
+    local res = assert(codec:decode(page, LAZY))
+    local b2 = page:find('{"b"', 1, true)
+    assert.same({ 12, b2, (page:find("{}]", b2, true)) }, res.Items)
+    assert.equal(3, res.Count)
+    local eager = assert(codec:decode(page, op("Query").output))
+    for i, pos in ipairs(res.Items) do
+      local item, after = codec:decode_at(page, ITEM, pos)
+      assert.same(eager.Items[i], item)
+      assert.truthy(page:sub(after, after):match("[,%]%s]"))
+    end
+  end)
+
+  it("reads the value at the position only, not what follows", function()
+    local item, after = codec:decode_at('[{"a":{"N":"2"}} garbage', ITEM, 2)
+    assert.same({ a = 2 }, item)
+    assert.equal(17, after)
+  end)
+
+  it("still finds the end of the lazy value's strings, escapes and nesting", function()
+    local text = '{"Items":[{"s":{"S":"a\\"]}\\\\"}}]}'
+    local res = assert(codec:decode(text, LAZY))
+    assert.same({ s = 'a"]}\\' }, (codec:decode_at(text, ITEM, res.Items[1])))
+  end)
+
+  local bad = {
+    { "an unterminated string", '{"Items":[{"a":{"S":"x}}]}', "invalid JSON at byte 27: unexpected end of input" },
+    { "a missing bracket", '{"Items":[{"a":[1,2}]}', "invalid JSON at byte 20: expected ',' or ']'" },
+    { "a bad key", '{"Items":[{1:2}]}', "invalid JSON at byte 12: expected an object key" },
+    { "a bad literal", '{"Items":[tru]}', "invalid JSON at byte 11: invalid literal" },
+  }
+  for _, c in ipairs(bad) do
+    it("reports " .. c[1] .. " in a lazy value", function()
+      local res, err = codec:decode(c[2], LAZY)
+      assert.is_nil(res)
+      assert.equal(c[3], err)
+    end)
+  end
+
+  it("reports a bad AttributeValue when the item is read, with its path", function()
+    local text = '{"Items":[{"a":{"S":1}}]}'
+    local res = assert(codec:decode(text, LAZY))
+    local item, err = codec:decode_at(text, ITEM, res.Items[1])
+    assert.is_nil(item)
+    assert.equal("a: S value must be a string at byte 21", err)
+  end)
+
+  it("refuses a position outside the text", function()
+    assert.has_error(function() codec:decode_at("{}", ITEM, 3) end)
+    assert.has_error(function() codec:decode_at("{}", ITEM, 0) end)
+    assert.has_error(function() codec:decode_at("{}", ITEM, "x") end)
+  end)
+end)

@@ -26,14 +26,18 @@
  *              empty), if cjson is loaded when the codec is made.
  *   codec:encode(value, map) -> json       raises "<path>: <what>"
  *   codec:decode(json, map)  -> value | nil, message
+ *   codec:decode_at(json, map, pos) -> value, next | nil, message
+ *              the one value starting at byte pos (1-based), and the
+ *              position after it; the rest of json is not looked at.
  *     message: "invalid JSON at byte <n>: <what>" for bad JSON,
  *              "<path>: <what> at byte <n>" for a bad AttributeValue.
  *   Paths read like "Items[1].price": the top member, keys joined with
  *   '.', 1-based list indices in brackets; no path at the root.
  *
  * A map (a value map from operations.lua) says where AttributeValues are:
- * "V" (any string), {Member = map}, {["[]"] = map} or {["{}"] = map};
- * nil is plain JSON.
+ * "V" (any string but "@"), {Member = map}, {["[]"] = map} or
+ * {["{}"] = map}; nil is plain JSON. "@" is lazy: the value decodes to its
+ * position, for decode_at to read later (a page's Items, one at a time).
  *
  * AttributeValues: string S (valid UTF-8), integer N, float N (shortest
  * round-trip digits; integral floats below 2^63 exactly; 0 or a magnitude
@@ -148,6 +152,23 @@ static int codec_decode(lua_State *L)
     lua_settop(L, 3);
     map = check_map(L, 3);
     return dyn_decode(L, c, s, len, map);
+}
+
+static int codec_decode_at(lua_State *L)
+{
+    dyn_codec *c = check_codec(L, 1);
+    size_t len;
+    const char *s;
+    lua_Integer pos;
+    int map;
+    luaL_checktype(L, 2, LUA_TSTRING);
+    s = lua_tolstring(L, 2, &len);
+    pos = luaL_checkinteger(L, 4);
+    luaL_argcheck(L, pos >= 1 && (size_t)pos <= len, 4,
+                  "position outside the text");
+    lua_settop(L, 4);
+    map = check_map(L, 3);
+    return dyn_decode_at(L, c, s, len, (size_t)(pos - 1), map);
 }
 
 static int codec_gc(lua_State *L)
@@ -275,6 +296,7 @@ static int codec_new(lua_State *L)
 static const luaL_Reg codec_methods[] = {
     {"encode", codec_encode},
     {"decode", codec_decode},
+    {"decode_at", codec_decode_at},
     {NULL, NULL}
 };
 

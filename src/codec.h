@@ -72,6 +72,11 @@ DYN_HIDDEN void dyn_encode(lua_State *L, dyn_codec *c, int idx, int map);
  * returns 2. */
 DYN_HIDDEN int dyn_decode(lua_State *L, dyn_codec *c, const char *s,
                           size_t len, int map);
+/* The value at s + from (0-based), and the position after it (1-based). */
+DYN_HIDDEN int dyn_decode_at(lua_State *L, dyn_codec *c, const char *s,
+                             size_t len, size_t from, int map);
+/* A value map that decodes a value to its position (see decode.c). */
+#define DYN_MAP_LAZY "@"
 
 /* number.c. RANGE: beyond the double range, or (for a decimal) beyond
  * DynamoDB's; DIGITS: a decimal with more than 38 significant digits. */

@@ -384,11 +384,75 @@ static int dec_array(dec *d, int map, int depth)
     return 0;
 }
 
+/* ---- lazy values ---- */
+
+/* Steps over one JSON value without building it, checking what it must to
+ * find the value's end (strings fully; the rest when it is decoded). */
+static int skip_value(dec *d, int depth)
+{
+    const char *s;
+    size_t n;
+    char close;
+    if (*d->p == '"')
+        return dec_str(d, &s, &n);
+    if (*d->p != '{' && *d->p != '[') {
+        if (dec_value(d, 0, depth))
+            return -1;
+        lua_pop(d->L, 1);
+        return 0;
+    }
+    if (depth > DYN_DECODE_MAX_DEPTH)
+        return too_deep(d);
+    close = *d->p == '{' ? '}' : ']';
+    d->p++;
+    SKIP_WS(d->p);
+    if (*d->p == close) {
+        d->p++;
+        return 0;
+    }
+    for (;;) {
+        if (close == '}') {
+            if (*d->p != '"')
+                return syntax(d, d->p, "expected an object key");
+            if (dec_str(d, &s, &n))
+                return -1;
+            SKIP_WS(d->p);
+            if (*d->p != ':')
+                return syntax(d, d->p, "expected ':'");
+            d->p++;
+            SKIP_WS(d->p);
+        }
+        if (skip_value(d, depth + 1))
+            return -1;
+        SKIP_WS(d->p);
+        if (*d->p == ',') {
+            d->p++;
+            SKIP_WS(d->p);
+        } else if (*d->p == close) {
+            d->p++;
+            return 0;
+        } else {
+            return syntax(d, d->p, close == '}' ? "expected ',' or '}'"
+                                                : "expected ',' or ']'");
+        }
+    }
+}
+
+/* Where the value map says DYN_MAP_LAZY the value decodes to its byte
+ * position (1-based), and codec:decode_at reads it when it is wanted: an
+ * iterator holds a page's text, not a page of tables. */
+static int dec_lazy(dec *d, int depth)
+{
+    lua_pushinteger(d->L, (lua_Integer)(d->p - d->start) + 1);
+    return skip_value(d, depth);
+}
+
 static int dec_value(dec *d, int map, int depth)
 {
     lua_State *L = d->L;
     if (map && lua_type(L, map) == LUA_TSTRING)
-        return dec_av(d, depth);
+        return *lua_tostring(L, map) == DYN_MAP_LAZY[0] ? dec_lazy(d, depth)
+                                                        : dec_av(d, depth);
     switch (*d->p) {
     case '{':
         return dec_object(d, map, depth);
@@ -816,22 +880,30 @@ not_container:
 
 /* ---- entry ---- */
 
-int dyn_decode(lua_State *L, dyn_codec *c, const char *s, size_t len, int map)
+/* Decodes the value at s + from; with one, stops after it and also pushes
+ * the position after it (1-based), else requires the end of the input. */
+static int decode(lua_State *L, dyn_codec *c, const char *s, size_t len,
+                  size_t from, int map, int one)
 {
     dec d;
     int base = lua_gettop(L);
     char pos[DYN_NUMBER_BUFSIZE];
     d.L = L;
     d.c = c;
-    d.start = d.p = s;
+    d.start = s;
+    d.p = s + from;
     d.end = s + len;
     d.err = E_NONE;
-    d.at = s;
+    d.at = d.p;
     dyn_buf_reset(&c->path);
     dyn_buf_reset(&c->msg);
 
     SKIP_WS(d.p);
     if (dec_value(&d, map, 1) == 0) {
+        if (one) {
+            lua_pushinteger(L, (lua_Integer)(d.p - d.start) + 1);
+            return 2;
+        }
         SKIP_WS(d.p);
         if (d.p == d.end)
             return 1;
@@ -862,4 +934,15 @@ int dyn_decode(lua_State *L, dyn_codec *c, const char *s, size_t len, int map)
         lua_concat(L, n + 3);
     }
     return 2;
+}
+
+int dyn_decode(lua_State *L, dyn_codec *c, const char *s, size_t len, int map)
+{
+    return decode(L, c, s, len, 0, map, 0);
+}
+
+int dyn_decode_at(lua_State *L, dyn_codec *c, const char *s, size_t len,
+                  size_t from, int map)
+{
+    return decode(L, c, s, len, from, map, 1);
 }

@@ -15,6 +15,7 @@ local retry = require "dynamo.retry"
 local logger = require "dynamo.log"
 local hooks = require "dynamo.hooks"
 local stats_mod = require "dynamo.stats"
+local lazy = require "dynamo.lazy"
 
 local type, error, os_time, setmetatable, tostring = type, error, os.time, setmetatable, tostring
 local math_type = require("dynamo.compat").math_type
@@ -76,7 +77,7 @@ end
 -- One attempt: credentials, signature, transport, decoding. Returns the
 -- decoded response and the HTTP status, or nil and an error value; and
 -- the credentials used.
-local function send(self, op, body, timeout)
+local function send(self, op, body, timeout, lazy_output)
   local creds, cerr = self.credentials:get()
   if not creds then
     cerr.operation = cerr.operation or op.name
@@ -93,10 +94,11 @@ local function send(self, op, body, timeout)
     return nil, errors.transport(op.name, rheaders, rbody), creds
   end
   if status == 200 then
-    local result, derr = self.codec:decode(rbody, op.output)
+    local result, derr = self.codec:decode(rbody, lazy_output or op.output)
     if result == nil then
       return nil, errors.bad_response(op.name, status, rheaders, "undecodable response body: " .. derr), creds
     end
+    if lazy_output then result[lazy.RESPONSE] = { body = rbody, headers = rheaders } end
     return result, status, creds
   end
   -- An error body that is not JSON (a proxy's HTML page, say) still yields
@@ -113,7 +115,7 @@ end
 -- The request path: encode, then attempts (send, and on a retryable error
 -- wait as the retry policy says). Returns the decoded response, or nil and
 -- an error value carrying attempts and retry_delay.
-local function invoke(self, op, params)
+local function invoke(self, op, params, lazy_output)
   if getmetatable(self) ~= Client then
     error("bad self to '" .. op.method .. "' (call it as db:" .. op.method .. "{...}, with a colon)", 3)
   end
@@ -153,7 +155,7 @@ local function invoke(self, op, params)
       local floor = attempt == 1 and FIRST_ATTEMPT or 0.001
       timeout = math.min(self.timeout, math.max(deadline - now(), floor))
     end
-    local result, status, creds = send(self, op, body, timeout)
+    local result, status, creds = send(self, op, body, timeout, lazy_output)
     stats.requests = stats.requests + 1
     local err = not result and status or nil
     policy:record(err, spent, now())
@@ -223,6 +225,13 @@ function Client:call(name, params)
     error("bad argument #1 to 'call' (unknown DynamoDB operation '" .. tostring(name) .. "')", 2)
   end
   local res, err = invoke(self, op, params)
+  return res, err
+end
+
+-- db:call with the page's Items left undecoded, for the item iterators.
+function lazy.call(db, name, params)
+  local op = by_name[name]
+  local res, err = invoke(db, op, params, lazy.output(op))
   return res, err
 end
 

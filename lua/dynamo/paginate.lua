@@ -10,6 +10,7 @@
 local keys = require "dynamo.keys"
 local friendly = require "dynamo.params"
 local api = require "dynamo.operations"
+local lazy = require "dynamo.lazy"
 
 local type, error, setmetatable, pairs = type, error, setmetatable, pairs
 local math_type = require("dynamo.compat").math_type
@@ -54,9 +55,12 @@ end
 local Cursor = {}
 Cursor.__index = Cursor
 
-local function new_cursor(db, op, params, mine, token_field)
+-- lazy: decode each item when it is taken (dynamo.lazy), for iterators
+-- that hand out items rather than pages.
+local function new_cursor(db, op, params, mine, token_field, lazy_items)
   local c = setmetatable({
     db = db, op = op, params = params, token_field = token_field,
+    lazy = lazy_items and lazy.output(op) ~= nil,
     limit = mine.limit, page_size = mine.page_size,
     taken = 0, pos = 0, pages = 0, scanned = 0,
     stopped = false,   -- the limit was reached (more may remain)
@@ -85,7 +89,12 @@ function Cursor:fetch()
     if not want or left < want then want = left end
   end
   p.Limit = want
-  local res, err = self.db:call(self.op.name, p)
+  local res, err
+  if self.lazy then
+    res, err = lazy.call(self.db, self.op.name, p)
+  else
+    res, err = self.db:call(self.op.name, p)
+  end
   if not res then return nil, err end
   local from = self.from
   self.pages = self.pages + 1
@@ -98,6 +107,8 @@ end
 -- Makes a fetched page the current one.
 function Cursor:accept(page, from)
   self.items = page.Items or {}
+  self.page = self.lazy and page or nil
+  self.current = nil
   self.pos = 0
   self.cut = nil
   self.page_from = from
@@ -105,14 +116,22 @@ function Cursor:accept(page, from)
   self.last_page = self.page_next == nil
 end
 
---- The next item of the current page, or nil when it is used up.
+--- The next item of the current page, or nil when it is used up, or
+--- nil, err when a lazily decoded item is not valid.
 function Cursor:take()
   local items = self.items
   if not items or self.pos >= #items then return nil end
+  local item = items[self.pos + 1]
+  if self.lazy then
+    local err
+    item, err = lazy.item(self.db.codec, self.op, self.page, self.pos + 1)
+    if item == nil then return nil, err end
+    self.current = item
+  end
   self.pos = self.pos + 1
   self.taken = self.taken + 1
   if self.limit and self.taken >= self.limit then self.stopped = true end
-  return items[self.pos]
+  return item
 end
 
 --- Was everything read (the last page fetched and used up)?
@@ -132,7 +151,7 @@ function Cursor:last_key()
   end
   local names, err = keys.names(self.db, self.params.TableName, self.params.IndexName)
   if not names then return nil, err end
-  return keys.of(items[self.pos], names)
+  return keys.of(self.lazy and self.current or items[self.pos], names)
 end
 
 -- The iterator object: callable (raises on error), or :next() (values).
@@ -151,10 +170,14 @@ function Iterator:next()
   local c = self.cursor
   while true do
     if c.stopped then break end
-    local item = c:take()
+    local item, err = c:take()
     if item ~= nil then
       self.done = c:finished()
       return item
+    end
+    if err then
+      self.err = err
+      return nil, err
     end
     if c.last_page then break end
     local page, from = c:fetch()
@@ -185,7 +208,7 @@ local function items_of(method, op_name, token_field)
   return function(db, opts)
     local params, mine = prepare(method, op, opts, 2)
     local it = setmetatable({ done = false }, Iterator)
-    it.cursor = new_cursor(db, op, params, mine, token_field)
+    it.cursor = new_cursor(db, op, params, mine, token_field, true)
     return it
   end
 end

@@ -63,7 +63,11 @@ function Parallel:next()
         c:accept(seg.ahead, seg.ahead_from)
         seg.ahead = nil
       end
-      local item = c:take()
+      local item, err = c:take()
+      if err then
+        self.err = err
+        return nil, err
+      end
       if item ~= nil then
         self.turn = (self.turn + i) % n
         self.taken = self.taken + 1
@@ -168,7 +172,8 @@ function M.methods.parallel_scan(db, opts)
     for k, v in pairs(params) do p[k] = v end
     p.Segment, p.TotalSegments = i - 1, segments
     local from = start and start[i]
-    local c = paginate.new_cursor(db, scan_op, p, { page_size = mine.page_size, start = from or nil })
+    local c = paginate.new_cursor(db, scan_op, p, { page_size = mine.page_size, start = from or nil },
+      "LastEvaluatedKey", true)
     if from == false then c.fetched_all, c.last_page = true, true end -- finished in an earlier run
     it.segs[i] = { cursor = c }
   end
