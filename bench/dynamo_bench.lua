@@ -121,17 +121,17 @@ function client_workloads.w2()
   end, 2, runner.reps(10))
 end
 
--- w3 keeps page item 1 only.
+-- w3 keeps its item only.
 local function first_item()
   load_page()
-  local item = items[1]
+  local item = runner.w3_item(items)
   page, items = nil, nil
   collectgarbage("collect")
   return item
 end
 
 local function sequential(call)
-  local r = runner.repeat_timed(call, 50, runner.reps(1000))
+  local r = runner.repeat_timed(call, 50, 1000)
   r.n, r.reps = r.reps, nil
   return r
 end

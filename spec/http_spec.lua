@@ -303,16 +303,21 @@ describe("core.http", function()
       assert.equal("application/json", h["content-type"])
     end)
 
-    it("sends a body over 1 MiB at once (no Expect: 100-continue) and reuses buffers", function()
-      local big = string.rep("0123456789abcdef", 2 ^ 16 * 2) -- 2 MiB
-      local t0 = socket.gettime()
-      local body = echo("POST", { "Content-Type: application/octet-stream" }, big)
-      assert.is_true(socket.gettime() - t0 < 0.9, "waited for 100-continue?")
-      assert.truthy(body:find('"bodyLength":' .. #big, 1, true))
-      assert.falsy(body:lower():find('"expect"', 1, true))
-      body = echo("POST", nil, "small")
-      assert.truthy(body:find('"body":"small"', 1, true), body)
-    end)
+    -- libcurl adds "Expect: 100-continue" to larger bodies (1 KiB and up in
+    -- some versions, 1 MiB in others) and then waits for the server's
+    -- interim answer: a round trip, or a second with servers that send none.
+    for _, size in ipairs { 1536, 65536, 2 * 2 ^ 20 } do
+      it("sends a body of " .. size .. " bytes at once (no Expect: 100-continue) and reuses buffers", function()
+        local big = string.rep("0123456789abcdef", math.floor(size / 16))
+        local t0 = socket.gettime()
+        local body = echo("POST", { "Content-Type: application/octet-stream" }, big)
+        assert.is_true(socket.gettime() - t0 < 0.9, "waited for 100-continue?")
+        assert.truthy(body:find('"bodyLength":' .. #big, 1, true))
+        assert.falsy(body:lower():find('"expect"', 1, true))
+        body = echo("POST", nil, "small")
+        assert.truthy(body:find('"body":"small"', 1, true), body)
+      end)
+    end
 
     it("sends the user agent it was given", function()
       c = core.http { user_agent = "dynamo-test/1.0" }

@@ -108,6 +108,46 @@ static int too_deep(dec *d)
     return syntax(d, d->p, "nested more than 1000 levels deep");
 }
 
+/* ---- tables made at their size ----
+ * A table filled one member at a time is rehashed at every power of two.
+ * The decoders gather up to GATHER members on the stack above a slot for
+ * the table (nil until made), then make it at that size and move them in;
+ * a bigger object or array then grows as usual. */
+
+#define GATHER 256
+
+/* Moves the n key/value pairs at at.. into the table at t (made first,
+ * sized n, while t is nil) and drops them from the stack. */
+static void flush_pairs(lua_State *L, int t, int at, int n)
+{
+    int i;
+    if (lua_isnil(L, t)) {
+        lua_createtable(L, 0, n);
+        lua_replace(L, t);
+    }
+    for (i = 0; i < n; i++) {
+        lua_pushvalue(L, at + 2 * i);
+        lua_pushvalue(L, at + 2 * i + 1);
+        lua_rawset(L, t);
+    }
+    lua_settop(L, at - 1);
+}
+
+/* The same for n array elements at at.., the first being element first. */
+static void flush_elements(lua_State *L, int t, int at, int n, lua_Integer first)
+{
+    int i;
+    if (lua_isnil(L, t)) {
+        lua_createtable(L, n, 0);
+        lua_replace(L, t);
+    }
+    for (i = 0; i < n; i++) {
+        lua_pushvalue(L, at + i);
+        lua_rawseti(L, t, first + i);
+    }
+    lua_settop(L, at - 1);
+}
+
 /* ---- strings ---- */
 
 static int hex4(const unsigned char *p, unsigned *out)
@@ -286,17 +326,20 @@ static int dec_number(dec *d)
 static int dec_object(dec *d, int map, int depth)
 {
     lua_State *L = d->L;
-    int t, sub, perkey;
+    int t, sub, perkey, at, n = 0;
     if (depth > DYN_DECODE_MAX_DEPTH || !lua_checkstack(L, 8))
         return too_deep(d);
-    lua_newtable(L);
+    lua_pushnil(L);
     t = lua_gettop(L);
     sub = dyn_map_values(L, map);
     perkey = map && !sub;   /* a structure: each member has its own map */
+    at = lua_gettop(L) + 1;
     d->p++;
     SKIP_WS(d->p);
     if (*d->p == '}') {
         d->p++;
+        lua_newtable(L);
+        lua_replace(L, t);
         lua_settop(L, t);
         return 0;
     }
@@ -306,6 +349,12 @@ static int dec_object(dec *d, int map, int depth)
         int k, vmap = sub;
         if (*d->p != '"')
             return syntax(d, d->p, "expected an object key");
+        if (n == GATHER) {
+            flush_pairs(L, t, at, n);
+            n = 0;
+        }
+        if (!lua_checkstack(L, 8))
+            return too_deep(d);
         if (dec_str(d, &ks, &kl))
             return -1;
         lua_pushlstring(L, ks, kl);
@@ -324,7 +373,7 @@ static int dec_object(dec *d, int map, int depth)
             return unwind_key(d, k);
         if (perkey)
             lua_replace(L, k + 1);
-        lua_rawset(L, t);
+        n++;
         SKIP_WS(d->p);
         if (*d->p == ',') {
             d->p++;
@@ -336,6 +385,7 @@ static int dec_object(dec *d, int map, int depth)
             return syntax(d, d->p, "expected ',' or '}'");
         }
     }
+    flush_pairs(L, t, at, n);
     lua_settop(L, t);
     return 0;
 }
@@ -343,11 +393,11 @@ static int dec_object(dec *d, int map, int depth)
 static int dec_array(dec *d, int map, int depth)
 {
     lua_State *L = d->L;
-    int t, sub = 0;
+    int t, at, sub = 0, n = 0;
     lua_Integer i;
     if (depth > DYN_DECODE_MAX_DEPTH || !lua_checkstack(L, 8))
         return too_deep(d);
-    lua_newtable(L);
+    lua_pushnil(L);
     t = lua_gettop(L);
     if (map) {
         lua_pushliteral(L, "[]");
@@ -355,20 +405,29 @@ static int dec_array(dec *d, int map, int depth)
         if (!lua_isnil(L, -1))
             sub = lua_gettop(L);
     }
+    at = lua_gettop(L) + 1;
     d->p++;
     SKIP_WS(d->p);
     if (*d->p == ']') {
         /* keeps re-encoding it as [] rather than {} */
         d->p++;
+        lua_newtable(L);
+        lua_replace(L, t);
         lua_settop(L, t);
         lua_pushvalue(L, DYN_UV_LIST_MT);
         lua_setmetatable(L, t);
         return 0;
     }
     for (i = 1;; i++) {
+        if (n == GATHER) {
+            flush_elements(L, t, at, n, i - n);
+            n = 0;
+        }
+        if (!lua_checkstack(L, 8))
+            return too_deep(d);
         if (dec_value(d, sub, depth + 1))
             return unwind_index(d, i);
-        lua_rawseti(L, t, i);
+        n++;
         SKIP_WS(d->p);
         if (*d->p == ',') {
             d->p++;
@@ -380,6 +439,7 @@ static int dec_array(dec *d, int map, int depth)
             return syntax(d, d->p, "expected ',' or ']'");
         }
     }
+    flush_elements(L, t, at, n, i - n + 1);
     lua_settop(L, t);
     return 0;
 }
@@ -630,15 +690,17 @@ static int push_number(dec *d, const char *at, const char *s, size_t n)
 static int dec_av_map(dec *d, int depth)
 {
     lua_State *L = d->L;
-    int t;
+    int t, n = 0;
     if (depth > DYN_DECODE_MAX_DEPTH || !lua_checkstack(L, 8))
         return too_deep(d);
-    lua_newtable(L);
+    lua_pushnil(L);
     t = lua_gettop(L);
     d->p++;
     SKIP_WS(d->p);
     if (*d->p == '}') {
         d->p++;
+        lua_newtable(L);
+        lua_replace(L, t);
         return 0;
     }
     for (;;) {
@@ -646,6 +708,12 @@ static int dec_av_map(dec *d, int depth)
         size_t kl;
         if (*d->p != '"')
             return syntax(d, d->p, "expected an object key");
+        if (n == GATHER) {
+            flush_pairs(L, t, t + 1, n);
+            n = 0;
+        }
+        if (!lua_checkstack(L, 8))
+            return too_deep(d);
         if (dec_str(d, &ks, &kl))
             return -1;
         lua_pushlstring(L, ks, kl);
@@ -655,14 +723,15 @@ static int dec_av_map(dec *d, int depth)
         d->p++;
         SKIP_WS(d->p);
         if (dec_av(d, depth + 1))
-            return unwind_key(d, t + 1);
-        lua_rawset(L, t);
+            return unwind_key(d, t + 1 + 2 * n);
+        n++;
         SKIP_WS(d->p);
         if (*d->p == ',') {
             d->p++;
             SKIP_WS(d->p);
         } else if (*d->p == '}') {
             d->p++;
+            flush_pairs(L, t, t + 1, n);
             return 0;
         } else {
             return syntax(d, d->p, "expected ',' or '}'");
@@ -674,30 +743,39 @@ static int dec_av_map(dec *d, int depth)
 static int dec_av_list(dec *d, int depth)
 {
     lua_State *L = d->L;
-    int t;
+    int t, n = 0;
     lua_Integer i;
     if (depth > DYN_DECODE_MAX_DEPTH || !lua_checkstack(L, 8))
         return too_deep(d);
-    lua_newtable(L);
+    lua_pushnil(L);
     t = lua_gettop(L);
     d->p++;
     SKIP_WS(d->p);
     if (*d->p == ']') {
         d->p++;
+        lua_newtable(L);
+        lua_replace(L, t);
         lua_pushvalue(L, DYN_UV_LIST_MT);
         lua_setmetatable(L, t);
         return 0;
     }
     for (i = 1;; i++) {
+        if (n == GATHER) {
+            flush_elements(L, t, t + 1, n, i - n);
+            n = 0;
+        }
+        if (!lua_checkstack(L, 8))
+            return too_deep(d);
         if (dec_av(d, depth + 1))
             return unwind_index(d, i);
-        lua_rawseti(L, t, i);
+        n++;
         SKIP_WS(d->p);
         if (*d->p == ',') {
             d->p++;
             SKIP_WS(d->p);
         } else if (*d->p == ']') {
             d->p++;
+            flush_elements(L, t, t + 1, n, i - n + 1);
             return 0;
         } else {
             return syntax(d, d->p, "expected ',' or ']'");

@@ -189,8 +189,9 @@ static void build_headers(lua_State *L, http_client *c, int idx)
         c->nodes[i].data = (char *)dyn_http_header(L, idx, i, "request");
         c->nodes[i].next = &c->nodes[i + 1];
     }
-    /* libcurl adds "Expect: 100-continue" to bodies over 1 MiB and then
-     * waits up to a second for an answer; an empty Expect turns that off. */
+    /* libcurl adds "Expect: 100-continue" to larger bodies (from 1 KiB or
+     * 1 MiB, by version) and then waits a round trip, or up to a second, for
+     * the interim answer; an empty Expect turns that off. */
     c->nodes[n].data = (char *)"Expect:";
     c->nodes[n].next = NULL;
 }
