@@ -103,16 +103,15 @@ void dyn_http_check_args(lua_State *L, int idx, const char *fn, http_args *a)
 
 const char *dyn_http_header(lua_State *L, int idx, size_t i, const char *fn)
 {
-    size_t len, j;
+    size_t len;
     const char *s;
     lua_rawgeti(L, idx, (lua_Integer)i + 1);
     if (lua_type(L, -1) != LUA_TSTRING)
         luaL_error(L, "bad argument 'headers[%d]' to '%s' (string expected, got %s)",
                    (int)i + 1, fn, luaL_typename(L, -1));
     s = lua_tolstring(L, -1, &len);
-    for (j = 0; j < len; j++)
-        if (s[j] == '\r' || s[j] == '\n' || s[j] == 0)
-            luaL_error(L, "bad argument 'headers[%d]' to '%s' (header contains CR, LF or a zero byte)",
+    if (memchr(s, '\r', len) || memchr(s, '\n', len) || strlen(s) != len)
+        luaL_error(L, "bad argument 'headers[%d]' to '%s' (header contains CR, LF or a zero byte)",
                        (int)i + 1, fn);
     return s;
 }

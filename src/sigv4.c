@@ -46,6 +46,10 @@ enum {
 typedef struct {
     unsigned char id[32];  /* SHA-256 over secret, date, region, service */
     unsigned char key[32]; /* derived signing key */
+    /* SHA-256 states after the key's inner and outer pads: an HMAC with
+     * this key without keying OpenSSL's HMAC again (most of its cost for
+     * a short string to sign) */
+    EVP_MD_CTX *inner, *outer;
     int used;
 } key_entry;
 
@@ -177,6 +181,10 @@ static int signer_gc(lua_State *L)
 {
     signer *S = luaL_checkudata(L, 1, SIGNER_MT);
     int i;
+    for (i = 0; i < KEY_CACHE_SIZE; i++) {
+        EVP_MD_CTX_free(S->cache[i].inner);
+        EVP_MD_CTX_free(S->cache[i].outer);
+    }
     OPENSSL_cleanse(S->cache, sizeof S->cache);
     EVP_MAC_CTX_free(S->mac);
     S->mac = NULL;
@@ -252,6 +260,36 @@ static int hmac(signer *S, const void *key, size_t klen, const void *msg, size_t
         && EVP_MAC_final(S->mac, out, &outl, 32) && outl == 32;
 }
 
+/* The entry's inner and outer states, from its key (RFC 2104). */
+static int key_states(signer *S, key_entry *e)
+{
+    unsigned char pad[64];
+    int i, ok;
+    if ((!e->inner && !(e->inner = EVP_MD_CTX_new())) || (!e->outer && !(e->outer = EVP_MD_CTX_new())))
+        return 0;
+    for (i = 0; i < 64; i++)
+        pad[i] = (unsigned char)((i < 32 ? e->key[i] : 0) ^ 0x36);
+    ok = EVP_DigestInit_ex(e->inner, S->sha256, NULL) && EVP_DigestUpdate(e->inner, pad, 64);
+    for (i = 0; i < 64; i++)
+        pad[i] = (unsigned char)((i < 32 ? e->key[i] : 0) ^ 0x5c);
+    ok = ok && EVP_DigestInit_ex(e->outer, S->sha256, NULL) && EVP_DigestUpdate(e->outer, pad, 64);
+    OPENSSL_cleanse(pad, sizeof pad);
+    return ok;
+}
+
+/* HMAC-SHA256 with a cached key: H(outer || H(inner || msg)). */
+static int hmac_cached(signer *S, const key_entry *e, const void *msg, size_t n,
+                       unsigned char out[32])
+{
+    unsigned char inner[32];
+    int ok = EVP_MD_CTX_copy_ex(S->md, e->inner) && EVP_DigestUpdate(S->md, msg, n)
+        && EVP_DigestFinal_ex(S->md, inner, NULL)
+        && EVP_MD_CTX_copy_ex(S->md, e->outer) && EVP_DigestUpdate(S->md, inner, 32)
+        && EVP_DigestFinal_ex(S->md, out, NULL);
+    OPENSSL_cleanse(inner, sizeof inner);
+    return ok;
+}
+
 static int digest_part(signer *S, const char *p, size_t n, int with_length)
 {
     unsigned char len[8];
@@ -280,7 +318,7 @@ static void key_id(lua_State *L, signer *S, const credentials *c, unsigned char 
 
 /* kSigning = HMAC(HMAC(HMAC(HMAC("AWS4" + secret, date), region), service),
  * "aws4_request"), from the cache when possible. */
-static const unsigned char *signing_key(lua_State *L, signer *S, const credentials *c)
+static const key_entry *signing_key(lua_State *L, signer *S, const credentials *c)
 {
     unsigned char id[32], a[32], b[32];
     dyn_buf *k = &S->buf[B_KEY];
@@ -290,7 +328,7 @@ static const unsigned char *signing_key(lua_State *L, signer *S, const credentia
     key_id(L, S, c, id);
     for (i = 0; i < KEY_CACHE_SIZE; i++)
         if (S->cache[i].used && CRYPTO_memcmp(S->cache[i].id, id, 32) == 0)
-            return S->cache[i].key;
+            return &S->cache[i];
 
     dyn_buf_reset(k);
     dyn_buf_reserve(L, k, 4 + c->secret_key_len);
@@ -301,7 +339,7 @@ static const unsigned char *signing_key(lua_State *L, signer *S, const credentia
         && hmac(S, b, 32, c->service, c->service_len, a);
     e = &S->cache[S->next];
     e->used = 0;
-    ok = ok && hmac(S, a, 32, "aws4_request", 12, e->key);
+    ok = ok && hmac(S, a, 32, "aws4_request", 12, e->key) && key_states(S, e);
     OPENSSL_cleanse(k->data, k->len);
     dyn_buf_reset(k);
     OPENSSL_cleanse(a, sizeof a);
@@ -313,7 +351,7 @@ static const unsigned char *signing_key(lua_State *L, signer *S, const credentia
     memcpy(e->id, id, 32);
     e->used = 1;
     S->next = (S->next + 1) % KEY_CACHE_SIZE;
-    return e->key;
+    return e;
 }
 
 /* ---- shared signing steps ------------------------------------------ */
@@ -334,7 +372,7 @@ static void add_scope(lua_State *L, dyn_buf *b, const credentials *c)
 static void sign_canonical(lua_State *L, signer *S, const credentials *c, char sig[65])
 {
     dyn_buf *creq = &S->buf[B_CREQ], *sts = &S->buf[B_STS];
-    const unsigned char *key;
+    const key_entry *key;
     unsigned char mac[32];
     char *p;
 
@@ -349,7 +387,7 @@ static void sign_canonical(lua_State *L, signer *S, const credentials *c, char s
     sts->len += 64;
 
     key = signing_key(L, S, c);
-    if (!hmac(S, key, 32, sts->data, sts->len, mac))
+    if (!hmac_cached(S, key, sts->data, sts->len, mac))
         luaL_error(L, "HMAC-SHA256 failed (OpenSSL)");
     sigv4_hex(sig, mac, 32);
     sig[64] = '\0';
