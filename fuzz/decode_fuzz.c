@@ -7,12 +7,15 @@
  * decoded value is encoded again with the same map: that may raise only for
  * what decoding accepts and encoding refuses (an empty set, deep nesting,
  * a float beyond the range of an N);
- * otherwise decoding the new JSON gives an equal value. */
+ * otherwise decoding the new JSON gives an equal value. The lazy Query map
+ * (Items as positions, the item iterators' way) must accept what the eager
+ * one accepts, and codec:decode_at at each position must give the same item
+ * or nil and a message, never raise. */
 #include <stdio.h>
 #include "harness.h"
 
 /* Stack slots the setup chunk leaves behind. */
-enum { DECODE = 1, CHECK, CODECS, MAPS, SLOTS = MAPS };
+enum { DECODE = 1, CHECK, CODECS, MAPS, LAZY, SLOTS = LAZY };
 
 static const char setup[] =
     "local core = ...\n"
@@ -85,7 +88,28 @@ static const char setup[] =
     "  local d = diff(value, again, 'value')\n"
     "  if d then error('round trip changed ' .. d .. '\\n' .. json) end\n"
     "end\n"
-    "return codecs[1].decode, check, codecs, maps\n";
+    "local lazy_map = { Items = { ['[]'] = '@' }, LastEvaluatedKey = item }\n"
+    "local function lazy(codec, json)\n"
+    "  local eager = codec:decode(json, maps[3])\n"
+    "  local page, err = codec:decode(json, lazy_map)\n"
+    "  if page == nil then\n"
+    "    if eager ~= nil then error('the lazy map refused what the eager one took: ' .. err) end\n"
+    "    return\n"
+    "  end\n"
+    "  if type(page) ~= 'table' or type(page.Items) ~= 'table' then return end\n"
+    "  for i, pos in ipairs(page.Items) do\n"
+    "    if mtype(pos) == 'integer' then\n"
+    "      local v, e = codec:decode_at(json, item, pos)\n"
+    "      if v == nil and type(e) ~= 'string' then error('decode_at gave nil without a message') end\n"
+    "      if eager ~= nil then\n"
+    "        if v == nil then error('decode_at failed where decode did not: ' .. e) end\n"
+    "        local d = diff(eager.Items[i], v, 'Items[' .. i .. ']')\n"
+    "        if d then error('the lazy item differs: ' .. d) end\n"
+    "      end\n"
+    "    end\n"
+    "  end\n"
+    "end\n"
+    "return codecs[1].decode, check, codecs, maps, lazy\n";
 
 static lua_State *L;
 
@@ -134,6 +158,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             }
             lua_settop(L, SLOTS);
         }
+    }
+    for (c = 1; c <= ncodecs; c++) {
+        lua_pushvalue(L, LAZY);
+        lua_rawgeti(L, CODECS, c);
+        lua_pushlstring(L, (const char *)data, size);
+        fuzz_call(L, 2, 0, "lazy decode");
     }
     fuzz_tick(L);
     return 0;

@@ -498,3 +498,41 @@ describe("iterator arguments", function()
     assert.is_false(it.done)
   end)
 end)
+
+describe("item iterators decode each item as it is handed out", function()
+  local PAGE = '{"Items":[{"pk":{"S":"a"}},{"pk":{"S":1}},{"pk":{"S":"c"}}],"Count":3,"ScannedCount":3}'
+
+  local function canned_db(body)
+    return dynamo.new { endpoint = "http://127.0.0.1:9", region = "us-east-1", credentials = creds,
+      transport = { request = function() return 200, {}, body end } }
+  end
+
+  it("hand out the items before a bad one, then raise InvalidResponse naming it", function()
+    local it = canned_db(PAGE):scan_items { table = "t" }
+    assert.same({ pk = "a" }, it())
+    local ok, err = pcall(it)
+    assert.is_false(ok)
+    assert.equal("InvalidResponse", err.code)
+    assert.matches("^undecodable response body: Items%[2%]: pk: S value must be a string at byte %d+$", err.message)
+    local item, again = it:next()
+    assert.is_nil(item)
+    assert.equal(err, again)
+  end)
+
+  it("decode pages whole in the *_pages iterators, so a bad item fails the page", function()
+    local it = canned_db(PAGE):scan_pages { table = "t" }
+    local page, err = it:next()
+    assert.is_nil(page)
+    assert.equal("InvalidResponse", err.code)
+    assert.matches("^undecodable response body: Items%[2%]%.pk: S value must be a string", err.message)
+  end)
+
+  it("show a response hook the page's Items as positions in the response text", function()
+    local db = canned_db('{"Items":[{"pk":{"S":"a"}},{"pk":{"S":"b"}}],"Count":2}')
+    local seen
+    db:on("response", function(info) seen = info.result.Items end)
+    local items = collect(db:scan_items { table = "t" })
+    assert.same({ { pk = "a" }, { pk = "b" } }, items)
+    assert.same({ 11, 28 }, seen)
+  end)
+end)
