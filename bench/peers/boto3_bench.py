@@ -6,7 +6,8 @@ Measures one workload for one boto3 layer and prints one JSON line on stdout:
   w3get, w3put    1,000 sequential GetItem / PutItem to a canned HTTP responder
   w4              write, scan, parallel scan and get 20,000 items on DynamoDB Local
   w5iter, w5collect  memory of a full Scan of those 20,000 items, dropped / kept
-The suite's runner contract defines the workloads, the timing and the line.
+docs/performance.md defines the workloads; timing: wall is time.perf_counter,
+CPU is time.process_time (the whole process, all threads), in seconds.
 
 Layers: `client` is boto3.client('dynamodb') with wrapped AttributeValues
 (B/BS as bytes); `resource` is boto3.resource('dynamodb') with native values

@@ -1,6 +1,7 @@
 'use strict';
 // Benchmark peer: the AWS SDK for JavaScript v3, one workload per process,
-// following .cache/notes/bench-contract.md (issue 9). Measures what the same
+// as docs/performance.md describes them (bench/suite.lua runs it; wall is
+// process.hrtime, CPU process.cpuUsage: user + system, all threads). Measures what the same
 // work costs through the SDK, so the Lua client's figures have a reference:
 //   w1        decode a 1 MB Query page (canned HTTP response, no network)
 //   w2        encode 1,000 items as 40 BatchWriteItem requests (canned, no network)
