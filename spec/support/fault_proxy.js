@@ -506,19 +506,4 @@ if (args.tlsCert !== undefined) {
 } else {
   server = http.createServer(onRequest);
 }
-// Hanging requests must not be cut off by node's own timeouts.
-server.requestTimeout = 0;
-server.headersTimeout = 0;
-server.keepAliveTimeout = 60000;
-
-server.listen(Number(args.port), '127.0.0.1', () => {
-  process.stdout.write(`listening ${server.address().port}\n`);
-});
-
-if (args.parentPid) {
-  const pid = Number(args.parentPid);
-  setInterval(() => {
-    try { process.kill(pid, 0); } catch (e) { if (e.code === 'ESRCH') process.exit(0); }
-  }, 500).unref();
-}
-process.on('SIGTERM', () => process.exit(0));
+require('./listen')(server, args);
