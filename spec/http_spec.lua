@@ -80,17 +80,41 @@ describe("core.crc32", function()
   end)
 end)
 
+describe("core.http_headers", function()
+  it("makes a table of the raw header block: lower-case names, trimmed values, repeats joined", function()
+    local head = "Content-Type: application/x-amz-json-1.0\r\nX-Amzn-RequestId:  ABC123 \r\n"
+      .. "Set-Thing: one\r\nset-thing:two\r\nx-amz-crc32: 42\r\n\r\n"
+    assert.same({ ["content-type"] = "application/x-amz-json-1.0", ["x-amzn-requestid"] = "ABC123",
+      ["set-thing"] = "one, two", ["x-amz-crc32"] = "42" }, core.http_headers(head))
+  end)
+
+  it("skips lines that are no header: blank, folded, without a colon or a name; LF alone ends a line", function()
+    local head = "\r\nA: 1\n\tfolded: no\r\n no: either\r\nno colon\r\n: nameless\r\nB:\r\nC: 3"
+    assert.same({ a = "1", b = "", c = "3" }, core.http_headers(head))
+    assert.same({}, core.http_headers(""))
+  end)
+
+  it("raises for a non-string", function()
+    assert.has_error(function() core.http_headers({}) end,
+      "bad argument 'head' to 'http_headers' (string expected, got table)")
+  end)
+end)
+
 describe("core.http", function()
   after_each(stop_procs)
 
   describe("against the test servers", function()
     for _, name in ipairs { "DynamoDB Local", "dynalite" } do
-      it("POSTs to " .. name .. " and returns status, lower-case headers and body", function()
+      it("POSTs to " .. name .. " and returns status, the raw header block and body", function()
         local c = core.http()
-        local status, headers, body = c:request("POST", servers()[name] .. "/", LIST_TABLES, "{}")
-        assert(status, tostring(headers) .. ": " .. tostring(body))
+        local status, head, body = c:request("POST", servers()[name] .. "/", LIST_TABLES, "{}")
+        assert(status, tostring(head) .. ": " .. tostring(body))
         assert.equal("integer", math.type(status))
         assert.equal(200, status)
+        assert.equal("string", type(head))
+        assert.truthy(head:find("\r\n$"), head) -- header lines as they came, not the status line
+        assert.falsy(head:find("^HTTP/"), head)
+        local headers = core.http_headers(head)
         for k in pairs(headers) do assert.equal(k:lower(), k) end
         assert.equal("application/x-amz-json-1.0", headers["content-type"])
         -- Present, and verified by the client (a mismatch would have failed).
@@ -111,10 +135,10 @@ describe("core.http", function()
 
     it("returns an unsigned request's 400 and error body as a response", function()
       local c = core.http()
-      local status, headers, body = c:request("POST", servers().dynalite .. "/",
+      local status, head, body = c:request("POST", servers().dynalite .. "/",
         { LIST_TABLES[1], LIST_TABLES[2] }, "{}")
       assert.equal(400, status)
-      assert.truthy(headers["x-amzn-requestid"])
+      assert.truthy(core.http_headers(head)["x-amzn-requestid"])
       assert.truthy(body:find("MissingAuthenticationToken", 1, true), body)
     end)
   end)
@@ -195,9 +219,9 @@ describe("core.http", function()
     it("pass: forwards a verified response", function()
       local url = proxy("pass")
       local c = core.http()
-      local status, headers, body = c:request("POST", url, LIST_TABLES, "{}")
-      assert.equal(200, status, headers)
-      assert.equal(tostring(core.crc32(body)), headers["x-amz-crc32"])
+      local status, head, body = c:request("POST", url, LIST_TABLES, "{}")
+      assert.equal(200, status, head)
+      assert.equal(tostring(core.crc32(body)), core.http_headers(head)["x-amz-crc32"])
     end)
 
     it("crc32: a corrupted x-amz-crc32 -> crc32", function()
@@ -243,9 +267,9 @@ describe("core.http", function()
     it("status=503 --count 1: an injected error, then the real answer", function()
       local url = proxy("status=503", "--count 1")
       local c = core.http()
-      local status, headers, body = c:request("POST", url, LIST_TABLES, "{}")
+      local status, head, body = c:request("POST", url, LIST_TABLES, "{}")
       assert.equal(503, status)
-      assert.equal(tostring(core.crc32(body)), headers["x-amz-crc32"])
+      assert.equal(tostring(core.crc32(body)), core.http_headers(head)["x-amz-crc32"])
       assert.equal('{"__type":"com.amazonaws.dynamodb.v20120810#ThrottlingException","message":"injected"}', body)
       status = c:request("POST", url, LIST_TABLES, "{}")
       assert.equal(200, status)
@@ -261,9 +285,9 @@ describe("core.http", function()
     end)
 
     local function echo(method, headers, body)
-      local status, rheaders, rbody = c:request(method, url, headers, body)
-      assert.equal(200, status, rheaders)
-      return rbody, rheaders
+      local status, head, rbody = c:request(method, url, headers, body)
+      assert.equal(200, status, head)
+      return rbody, core.http_headers(head)
     end
 
     it("sends the method, headers and body, and nothing unasked", function()
@@ -373,13 +397,13 @@ describe("core.http", function()
       local ok, err = pcall(function()
         for _ = 1, 100 do
           for _ = 1, 10 do setmetatable({}, mt) end
-          local status, headers, body = c:request("POST", url, LIST_TABLES, "{}")
+          local status, head, body = c:request("POST", url, LIST_TABLES, "{}")
           if status then
             assert.equal(200, status)
-            assert.equal(tostring(core.crc32(body)), headers["x-amz-crc32"])
+            assert.equal(tostring(core.crc32(body)), core.http_headers(head)["x-amz-crc32"])
             results.ok = (results.ok or 0) + 1
           else
-            results[headers] = (results[headers] or 0) + 1
+            results[head] = (results[head] or 0) + 1
           end
         end
       end)

@@ -88,9 +88,9 @@ for _, server in ipairs(servers.list()) do
       assert.are.same({ active = 0, requests = 8, connects = 8 }, m:stats())
       for i = 1, 8 do
         assert.is_true(ts[i]:done())
-        local status, hdrs, body = ts[i]:result()
+        local status, head, body = ts[i]:result()
         assert.are.equal(200, status)
-        assert.are.equal("application/x-amz-json-1.0", hdrs["content-type"])
+        assert.are.equal("application/x-amz-json-1.0", core.http_headers(head)["content-type"])
         assert.is_truthy(body:find('"pk":{"S":"k' .. i .. '"}', 1, true), body)
         assert.is_truthy(body:find('"v":{"N":"' .. i * 10 .. '"}', 1, true), body)
       end

@@ -41,9 +41,12 @@ DYN_HIDDEN CURLcode dyn_http_set_sink(CURL *h, http_sink *s);
 
 /* Pushes nil, kind, message for a failed transfer; returns 3. */
 DYN_HIDDEN int dyn_http_push_failure(lua_State *L, const http_sink *s, CURLcode rc, const char *url);
-DYN_HIDDEN void dyn_http_lower_names(dyn_buf *b);
-DYN_HIDDEN void dyn_http_push_headers(lua_State *L, const char *p, size_t len);
-DYN_HIDDEN int dyn_http_check_crc32(lua_State *L, const char *body, size_t len);
+/* core.http_headers(head): the raw header block -> a table (lower-case names). */
+DYN_HIDDEN int dyn_http_headers_lua(lua_State *L);
+/* 1 if the raw header block head has no x-amz-crc32 or it matches the
+ * body, else pushes nil, "crc32", message and returns 0. */
+DYN_HIDDEN int dyn_http_check_crc32(lua_State *L, const char *head, size_t hlen,
+                                    const char *body, size_t len);
 /* An RFC 9110 token: what may stand as a request method. */
 DYN_HIDDEN int dyn_http_is_token(const char *s, size_t n);
 

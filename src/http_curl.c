@@ -243,8 +243,8 @@ static int http_request(lua_State *L)
     lua_pushinteger(L, (lua_Integer)status);
     /* From here on Lua allocates, so a finalizer may run and use or close
      * this client: copy each buffer in one call and check it was not
-     * touched in between. */
-    dyn_http_lower_names(&s->head);
+     * touched in between. The header block goes back as it came (one
+     * string): only errors read it, through core.http_headers. */
     lua_pushlstring(L, s->head.data ? s->head.data : "", s->head.len);
     if (c->gen != gen)
         return push_reentered(L, c);
@@ -254,11 +254,9 @@ static int http_request(lua_State *L)
 
     rhead = lua_tolstring(L, -2, &rhlen);
     rbody = lua_tolstring(L, -1, &rblen);
-    dyn_http_push_headers(L, rhead, rhlen);
     /* A HEAD response's x-amz-crc32 describes a body that was not sent. */
-    if (!a.is_head && !dyn_http_check_crc32(L, rbody, rblen))
+    if (!a.is_head && !dyn_http_check_crc32(L, rhead, rhlen, rbody, rblen))
         return 3;
-    lua_replace(L, -3); /* status, headers, body */
     return 3;
 }
 
@@ -545,4 +543,6 @@ void dyn_open_http(lua_State *L)
     lua_setfield(L, -2, "http");
     lua_pushcfunction(L, dyn_crc32_lua);
     lua_setfield(L, -2, "crc32");
+    lua_pushcfunction(L, dyn_http_headers_lua);
+    lua_setfield(L, -2, "http_headers");
 }

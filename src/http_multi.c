@@ -3,7 +3,7 @@
  *   local m = core.multi()
  *   local t = http:start(m, "POST", url, headers, body)   -- copies the client's settings
  *   local ids = m:wait(0.5)        -- ids of finished transfers (maybe none)
- *   local status, headers, body = t:result()   -- or nil, kind, message
+ *   local status, head, body = t:result()   -- or nil, kind, message; head: the raw header block
  *
  * The multi handle keeps the connection cache, so transfers through one
  * multi reuse connections. Nothing here calls Lua: a scheduler in Lua
@@ -314,17 +314,14 @@ static int xfer_result(lua_State *L)
     }
     curl_easy_getinfo(x->curl, CURLINFO_RESPONSE_CODE, &status);
     lua_pushinteger(L, (lua_Integer)status);
-    dyn_http_lower_names(&x->sink.head);
     lua_pushlstring(L, x->sink.head.data ? x->sink.head.data : "", x->sink.head.len);
     lua_pushlstring(L, x->sink.body.data ? x->sink.body.data : "", x->sink.body.len);
     xfer_release(x);
     rhead = lua_tolstring(L, -2, &rhlen);
     rbody = lua_tolstring(L, -1, &rblen);
-    dyn_http_push_headers(L, rhead, rhlen);
-    if (!x->is_head && !dyn_http_check_crc32(L, rbody, rblen))
+    if (!x->is_head && !dyn_http_check_crc32(L, rhead, rhlen, rbody, rblen))
         return 3;
-    lua_replace(L, -3); /* status, headers, body */
-    return 3;
+    return 3; /* status, raw header block, body */
 }
 
 static int xfer_id(lua_State *L)

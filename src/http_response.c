@@ -190,30 +190,13 @@ int dyn_http_push_failure(lua_State *L, const http_sink *c, CURLcode rc, const c
 
 /* ---- responses ---------------------------------------------------------- */
 
-/* Lower-cases the header names in the raw block, in place: the buffer is
- * ours, and the names then go to Lua in one copy. */
-void dyn_http_lower_names(dyn_buf *b)
+/* Walks the raw header block: each call sets the next header's name and
+ * value (trimmed) and returns 1, or returns 0 at the end. Lines that are
+ * blank, folded or lack a colon are skipped. */
+static int next_header(const char **pos, const char *end, const char **name, size_t *nlen,
+                       const char **value, size_t *vlen)
 {
-    char *p = b->data, *end = p + b->len;
-    int in_name = 1;
-    for (; p < end; p++) {
-        if (*p == '\n')
-            in_name = 1;
-        else if (*p == ':')
-            in_name = 0;
-        else if (in_name && *p >= 'A' && *p <= 'Z')
-            *p += 'a' - 'A';
-    }
-}
-
-/* Pushes the header table from the raw block (a Lua string, so it stays
- * valid whatever a finalizer does meanwhile): values trimmed, repeats
- * joined with ", ". Lines that are blank, folded or lack a colon are
- * skipped. */
-void dyn_http_push_headers(lua_State *L, const char *p, size_t len)
-{
-    const char *end = p + len;
-    lua_createtable(L, 0, 8);
+    const char *p = *pos;
     while (p < end) {
         const char *eol = memchr(p, '\n', (size_t)(end - p));
         const char *le = eol ? eol : end, *next = eol ? eol + 1 : end;
@@ -226,33 +209,79 @@ void dyn_http_push_headers(lua_State *L, const char *p, size_t len)
                 ;
             while (le > v && (le[-1] == ' ' || le[-1] == '\t'))
                 le--;
-            lua_pushlstring(L, p, (size_t)(colon - p));
-            lua_pushvalue(L, -1);
-            lua_rawget(L, -3);
-            if (lua_isnil(L, -1)) {
-                lua_pop(L, 1);
-                lua_pushlstring(L, v, (size_t)(le - v));
-            } else {
-                lua_pushliteral(L, ", ");
-                lua_pushlstring(L, v, (size_t)(le - v));
-                lua_concat(L, 3);
-            }
-            lua_rawset(L, -3);
+            *name = p;
+            *nlen = (size_t)(colon - p);
+            *value = v;
+            *vlen = (size_t)(le - v);
+            *pos = next;
+            return 1;
         }
         p = next;
     }
+    *pos = p;
+    return 0;
+}
+
+static int lower(int c)
+{
+    return c >= 'A' && c <= 'Z' ? c + ('a' - 'A') : c;
+}
+
+/* Whether the header name s (n bytes, any case) is lname (lower case). */
+static int name_is(const char *s, size_t n, const char *lname)
+{
+    size_t i;
+    for (i = 0; i < n; i++)
+        if (lname[i] == '\0' || lower((unsigned char)s[i]) != lname[i])
+            return 0;
+    return lname[n] == '\0';
+}
+
+/* core.http_headers(head): the raw header block a transfer returned ->
+ * a table of lower-case names to trimmed values, repeats joined with ", ".
+ * Only errors need it, so requests return the block as it came. */
+int dyn_http_headers_lua(lua_State *L)
+{
+    size_t len, nlen, vlen, i;
+    const char *p, *end, *name, *value;
+    luaL_Buffer b;
+    if (lua_type(L, 1) != LUA_TSTRING)
+        return luaL_error(L, "bad argument 'head' to 'http_headers' (string expected, got %s)",
+                          luaL_typename(L, 1));
+    p = lua_tolstring(L, 1, &len);
+    end = p + len;
+    lua_createtable(L, 0, 8);
+    while (next_header(&p, end, &name, &nlen, &value, &vlen)) {
+        luaL_buffinit(L, &b);
+        for (i = 0; i < nlen; i++)
+            luaL_addchar(&b, (char)lower((unsigned char)name[i]));
+        luaL_pushresult(&b);
+        lua_pushvalue(L, -1);
+        lua_rawget(L, -3);
+        if (lua_isnil(L, -1)) {
+            lua_pop(L, 1);
+            lua_pushlstring(L, value, vlen);
+        } else {
+            lua_pushliteral(L, ", ");
+            lua_pushlstring(L, value, vlen);
+            lua_concat(L, 3);
+        }
+        lua_rawset(L, -3);
+    }
+    return 1;
 }
 
 /* Decimal uint32, nothing else. */
-static int parse_u32(const char *s, uint32_t *out)
+static int parse_u32(const char *s, size_t n, uint32_t *out)
 {
     uint64_t v = 0;
-    if (!*s)
+    size_t i;
+    if (n == 0)
         return 0;
-    for (; *s; s++) {
-        if (*s < '0' || *s > '9')
+    for (i = 0; i < n; i++) {
+        if (s[i] < '0' || s[i] > '9')
             return 0;
-        v = v * 10 + (uint64_t)(*s - '0');
+        v = v * 10 + (uint64_t)(s[i] - '0');
         if (v > 0xffffffffu)
             return 0;
     }
@@ -260,28 +289,34 @@ static int parse_u32(const char *s, uint32_t *out)
     return 1;
 }
 
-/* With the header table on top: 1 if there is no x-amz-crc32 or it matches
- * the body, else pushes nil, "crc32", message and returns 0. */
-int dyn_http_check_crc32(lua_State *L, const char *body, size_t len)
+int dyn_http_check_crc32(lua_State *L, const char *head, size_t hlen, const char *body, size_t len)
 {
-    const char *want;
+    const char *p = head, *end = head + hlen, *name, *want = NULL, *value;
+    size_t nlen, wlen = 0, vlen;
     uint32_t expected, got;
     char gotbuf[16];
-    lua_getfield(L, -1, "x-amz-crc32");
-    want = lua_tostring(L, -1);
-    if (!want) {
-        lua_pop(L, 1);
-        return 1;
+    while (next_header(&p, end, &name, &nlen, &value, &vlen)) {
+        if (!name_is(name, nlen, "x-amz-crc32"))
+            continue;
+        if (want) { /* repeated: no single value to check against */
+            wlen = (size_t)(value + vlen - want);
+            break;
+        }
+        want = value;
+        wlen = vlen;
     }
+    if (!want)
+        return 1;
     got = dyn_crc32(0, body, len);
-    if (parse_u32(want, &expected) && expected == got) {
-        lua_pop(L, 1);
+    if (parse_u32(want, wlen, &expected) && expected == got)
         return 1;
-    }
     snprintf(gotbuf, sizeof gotbuf, "%lu", (unsigned long)got);
     lua_pushnil(L);
     lua_pushliteral(L, "crc32");
-    lua_pushfstring(L, "response CRC32 mismatch: header says %s, body has %s", want, gotbuf);
+    lua_pushliteral(L, "response CRC32 mismatch: header says ");
+    lua_pushlstring(L, want, wlen);
+    lua_pushfstring(L, ", body has %s", gotbuf);
+    lua_concat(L, 3);
     return 0;
 }
 

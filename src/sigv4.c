@@ -4,7 +4,8 @@
  *   signer:sign(req)                   -> { canonical_request, string_to_sign,
  *                                           signature, authorization, headers | query }
  *   signer:sign_post(host, target, body, access_key, secret_key, token,
- *                    region, service, time) -> authorization, x_amz_date
+ *                    region, service, time)
+ *                                      -> "Authorization: ...", "X-Amz-Date: ..."
  *   core.sha256_hex(s), core.hmac_sha256(key, msg)
  *
  * A signer owns its OpenSSL contexts, its scratch buffers and a small cache
@@ -393,12 +394,13 @@ static void sign_canonical(lua_State *L, signer *S, const credentials *c, char s
     sig[64] = '\0';
 }
 
-/* The Authorization header value into B_OUT. */
-static void build_authorization(lua_State *L, signer *S, const credentials *c,
+/* The Authorization header value, after prefix, into B_OUT. */
+static void build_authorization(lua_State *L, signer *S, const credentials *c, const char *prefix,
                                 const char *signed_headers, size_t sh_len, const char *sig)
 {
     dyn_buf *out = &S->buf[B_OUT];
     dyn_buf_reset(out);
+    dyn_buf_adds(L, out, prefix);
     dyn_buf_adds(L, out, ALGORITHM " Credential=");
     dyn_buf_add(L, out, c->access_key, c->access_key_len);
     dyn_buf_addc(L, out, '/');
@@ -458,9 +460,13 @@ static int signer_sign_post(lua_State *L)
     creq->len += 64;
 
     sign_canonical(L, S, &c, sig);
-    build_authorization(L, S, &c, signed_headers, sh_len, sig);
+    /* Whole header lines: the client sends them as they are. */
+    build_authorization(L, S, &c, "Authorization: ", signed_headers, sh_len, sig);
     lua_pushlstring(L, S->buf[B_OUT].data, S->buf[B_OUT].len);
-    lua_pushlstring(L, c.amz_date, 16);
+    dyn_buf_reset(creq);
+    dyn_buf_adds(L, creq, "X-Amz-Date: ");
+    dyn_buf_add(L, creq, c.amz_date, 16);
+    lua_pushlstring(L, creq->data, creq->len);
     return 2;
 }
 
@@ -747,7 +753,7 @@ static int signer_sign(lua_State *L)
             push_pair(L, ++n, "X-Amz-Security-Token", c.token, c.token_len);
         if (add_sha)
             push_pair(L, ++n, "X-Amz-Content-Sha256", payload_hash, hash_len);
-        build_authorization(L, S, &c, signed_h->data, signed_h->len, sig);
+        build_authorization(L, S, &c, "", signed_h->data, signed_h->len, sig);
         lua_pushlstring(L, out->data, out->len);
         lua_setfield(L, -3, "authorization");
     }

@@ -18,9 +18,8 @@ local stats_mod = require "dynamo.stats"
 local lazy = require "dynamo.lazy"
 
 local type, error, os_time, setmetatable, tostring = type, error, os.time, setmetatable, tostring
-local math_type = require("dynamo.compat").math_type
 local now, sleep, call_deadline = async.now, async.sleep, async.deadline
-local hooks_any, hooks_emit, record_consumed = hooks.any, hooks.emit, stats_mod.record
+local hooks_emit, record_consumed = hooks.emit, stats_mod.record
 local DEBUG, INFO = logger.LEVELS.debug, logger.LEVELS.info
 local DEFAULT_TIMEOUT, FIRST_ATTEMPT = 10, 1
 
@@ -36,42 +35,10 @@ for _, op in ipairs(api.operations) do
 end
 
 local CONTENT_TYPE = "Content-Type: application/x-amz-json-" .. api.json_version
+local SERVICE = api.service
 
 function Client:__tostring()
   return "dynamo.client(" .. self.region .. ", " .. self.url .. ")"
-end
-
--- Raises for what the caller wrote wrong: the argument is named and the
--- error points at the caller's line. Level 4: check_params <- invoke <- method <- caller.
-local function check_params(op, params)
-  if params == nil then
-    params = {}
-  elseif type(params) ~= "table" then
-    error("bad argument #1 to '" .. op.method .. "' (table expected, got " .. type(params) .. ")", 4)
-  end
-  params = friendly.translate(op, params, 4)
-  for _, name in ipairs(op.required) do
-    if params[name] == nil then
-      error("bad argument '" .. name .. "' to '" .. op.method .. "' (required)", 4)
-    end
-  end
-  for name, value in pairs(params) do
-    local want = op.members[name]
-    if want == nil then
-      error("bad argument '" .. tostring(name) .. "' to '" .. op.method .. "' (" .. op.name
-        .. " has no parameter of that name)", 4)
-    end
-    local got = math_type(value) or type(value)   -- "integer" | "float" | "string" | ...
-    if got ~= want and not (want == "number" and (got == "integer" or got == "float")) then
-      if got == "float" and want == "integer" then
-        got = "non-integer number"
-      elseif got == "float" or got == "integer" then
-        got = "number"
-      end
-      error("bad argument '" .. name .. "' to '" .. op.method .. "' (" .. want .. " expected, got " .. got .. ")", 4)
-    end
-  end
-  return params
 end
 
 -- One attempt: credentials, signature, transport, decoding. Returns the
@@ -83,11 +50,11 @@ local function send(self, op, body, timeout, lazy_output)
     cerr.operation = cerr.operation or op.name
     return nil, cerr
   end
-  local auth, date = self.signer:sign_post(self.host, op.target, body, creds.access_key_id, creds.secret_access_key, creds.session_token, self.region, api.service, os_time())
-  local headers = { CONTENT_TYPE, op.target_header, self.host_header, "X-Amz-Date: " .. date, "Authorization: " .. auth }
-  if creds.session_token then
-    headers[6] = "X-Amz-Security-Token: " .. creds.session_token
-  end
+  local token = creds.session_token
+  local authorization, date = self.signer:sign_post(self.host, op.target, body, creds.access_key_id,
+    creds.secret_access_key, token, self.region, SERVICE, os_time())
+  local headers = { CONTENT_TYPE, op.target_header, self.host_header, date, authorization,
+    token and ("X-Amz-Security-Token: " .. token) or nil }
 
   local status, rheaders, rbody = self.transport:request("POST", self.url, headers, body, timeout)
   if not status then
@@ -119,9 +86,10 @@ local function invoke(self, op, params, lazy_output)
   if getmetatable(self) ~= Client then
     error("bad self to '" .. op.method .. "' (call it as db:" .. op.method .. "{...}, with a colon)", 3)
   end
-  params = check_params(op, params)
-  local hooks_of = self.hooks
-  if hooks_any(hooks_of, "request") then
+  -- Level 4: check <- invoke <- method <- the caller's line.
+  params = friendly.check(op, params, 4)
+  local hooks_of = self.hooks -- a list per event: info is built only for a hook
+  if hooks_of.request[1] then
     local info = { operation = op.name, table = params.TableName, params = params }
     hooks_emit(hooks_of, "request", info)
     params = info.params
@@ -143,7 +111,7 @@ local function invoke(self, op, params, lazy_output)
   local attempt, waited, spent, refreshed = 0, 0, 0, false
   while true do
     attempt = attempt + 1
-    local hold = policy:before_send(now())
+    local hold = policy:before_send()
     if hold > 0 then
       sleep(hold)
       waited = waited + hold
@@ -158,11 +126,11 @@ local function invoke(self, op, params, lazy_output)
     local result, status, creds = send(self, op, body, timeout, lazy_output)
     stats.requests = stats.requests + 1
     local err = not result and status or nil
-    policy:record(err, spent, now())
+    policy:record(err, spent)
     if result then
       if result.ConsumedCapacity then record_consumed(stats, result.ConsumedCapacity) end
       if log.rank >= DEBUG then log:log("debug", log_line(op, table_name, "200", attempt, started)) end
-      if hooks_any(hooks_of, "response") then
+      if hooks_of.response[1] then
         hooks_emit(hooks_of, "response", { operation = op.name, table = table_name, result = result,
           status = status, attempts = attempt, duration = now() - started })
       end
@@ -189,7 +157,7 @@ local function invoke(self, op, params, lazy_output)
       if log.rank >= DEBUG then
         log:log("debug", log_line(op, table_name, "failed: " .. tostring(err), attempt, started))
       end
-      if hooks_any(hooks_of, "error") then
+      if hooks_of.error[1] then
         hooks_emit(hooks_of, "error", { operation = op.name, table = table_name, error = err,
           attempts = attempt, duration = now() - started })
       end
@@ -201,7 +169,7 @@ local function invoke(self, op, params, lazy_output)
       log:log("info", string.format("%s%s: %s; retrying in %.0f ms (attempt %d)", op.name,
         table_name and (" " .. table_name) or "", err.code, delay * 1000, attempt + 1))
     end
-    if hooks_any(hooks_of, "retry") then
+    if hooks_of.retry[1] then
       hooks_emit(hooks_of, "retry", { operation = op.name, table = table_name, error = err, attempt = attempt,
         delay = delay, total_delay = waited + delay })
     end

@@ -11,6 +11,8 @@
 -- Service errors keep any extra fields of the error body (for example
 -- err.CancellationReasons of TransactionCanceledException, also given as
 -- err.reasons = { { code =, message =, item = }, ... }, one per action).
+local core = require "dynamo.core"
+
 local M = {}
 
 local Error = {}
@@ -83,9 +85,18 @@ local function short_code(type_name)
   return type_name and (type_name:match("#([^#:]+)") or type_name:match("^([^:]+)")) or nil
 end
 
---- A service error from an HTTP status, response headers and the decoded
---- body (a table, or nil when the body was not JSON).
+-- A transport gives the response headers as a table of lower-case names,
+-- or as the raw header block (the libcurl one: a success never reads them).
+local function header_table(headers)
+  if type(headers) == "string" then return core.http_headers(headers) end
+  return headers or {}
+end
+
+--- A service error from an HTTP status, response headers (see
+--- header_table) and the decoded body (a table, or nil when the body was
+--- not JSON).
 function M.service(operation, status, headers, body)
+  headers = header_table(headers)
   local fields = {}
   if type(body) == "table" then
     for k, v in pairs(body) do fields[k] = v end
@@ -120,7 +131,7 @@ function M.bad_response(operation, status, headers, message)
     code = "InvalidResponse",
     message = message,
     status = status,
-    request_id = headers and headers["x-amzn-requestid"],
+    request_id = header_table(headers)["x-amzn-requestid"],
     operation = operation,
     retryable = status ~= nil and status >= 500,
   }

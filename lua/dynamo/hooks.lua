@@ -52,9 +52,4 @@ function M.emit(hooks, event, info)
   for i = 1, #list do list[i](info) end
 end
 
---- Does event have any hook? (Skips building info when not.)
-function M.any(hooks, event)
-  return hooks[event][1] ~= nil
-end
-
 return M

@@ -6,6 +6,7 @@
 --- The AWS names (TableName, Key, UpdateExpression, ...) stay accepted,
 --- and an AWS expression member may hold a builder too.
 local type, pairs, error, tostring, upper = type, pairs, error, tostring, string.upper
+local math_type = require("dynamo.compat").math_type
 
 local M = {}
 
@@ -142,6 +143,61 @@ function M.translate(op, params, level)
     out.ExpressionAttributeValues = ctx:values()
   end
   return out
+end
+
+-- Raises for a missing required member.
+local function check_required(op, params, level)
+  local required = op.required
+  for i = 1, #required do
+    local name = required[i]
+    if params[name] == nil then
+      error("bad argument '" .. name .. "' to '" .. op.method .. "' (required)", level)
+    end
+  end
+end
+
+-- Raises for a name that is no member, or a value of the wrong type.
+local function check_types(op, params, level)
+  for name, value in pairs(params) do
+    local want = op.members[name]
+    if want == nil then
+      error("bad argument '" .. tostring(name) .. "' to '" .. op.method .. "' (" .. op.name
+        .. " has no parameter of that name)", level)
+    end
+    local got = math_type(value) or type(value)   -- "integer" | "float" | "string" | ...
+    if got ~= want and not (want == "number" and (got == "integer" or got == "float")) then
+      if got == "float" and want == "integer" then
+        got = "non-integer number"
+      elseif got == "float" or got == "integer" then
+        got = "number"
+      end
+      error("bad argument '" .. name .. "' to '" .. op.method .. "' (" .. want .. " expected, got " .. got .. ")", level)
+    end
+  end
+end
+
+--- The parameters of a call to op, checked: params itself when every name
+--- is an AWS member holding a value of its type (one pass, the usual case),
+--- else what translate makes of it. Raises for what the caller wrote wrong,
+--- pointing `level` frames up.
+function M.check(op, params, level)
+  if params == nil then
+    params = {}
+  elseif type(params) ~= "table" then
+    error("bad argument #1 to '" .. op.method .. "' (table expected, got " .. type(params) .. ")", level)
+  end
+  local members = op.members
+  for name, value in pairs(params) do
+    local want, got = members[name], math_type(value) or type(value)
+    -- Friendly names, builders, enums in any case, or a mistake.
+    if got ~= want and not (want == "number" and (got == "integer" or got == "float")) or enums[name] then
+      params = M.translate(op, params, level)
+      check_types(op, params, level + 1)
+      break
+    end
+  end
+  check_required(op, params, level + 1)
+  return params
 end
 
 return M

@@ -13,6 +13,7 @@
 --- max_attempts and max_time (a budget in seconds for all attempts and
 --- waits) apply to every mode. x-amz-retry-after (ms) is honoured.
 local rate_limiter = require "dynamo.retry_rate"
+local clock = require("dynamo.async").now
 
 local type, error, tostring, random, min, max = type, error, tostring, math.random, math.min, math.max
 local math_type = require("dynamo.compat").math_type
@@ -74,14 +75,15 @@ function M.new(opts)
 end
 
 --- Seconds to wait before sending (the adaptive mode's rate limit), or 0.
+--- now: the clock (dynamo.now) when the caller has it.
 function Policy:before_send(now)
-  return self.limiter and self.limiter:acquire(now) or 0
+  return self.limiter and self.limiter:acquire(now or clock()) or 0
 end
 
 --- Records an attempt's outcome (err nil on success). spent: the quota
 --- this call's retries took, given back when it succeeds at last.
 function Policy:record(err, spent, now)
-  if self.limiter then self.limiter:update(err ~= nil and err.throttle, now) end
+  if self.limiter then self.limiter:update(err ~= nil and err.throttle, now or clock()) end
   if not err and self.quota then
     self.quota = min(QUOTA, self.quota + (spent > 0 and spent or SUCCESS_REFUND))
   end

@@ -3,6 +3,7 @@
 --- (never at construction), whose requests run concurrently inside
 --- dynamo.async tasks.
 local async = require "dynamo.async"
+local core = require "dynamo.core"
 local transports = require "dynamo.transport"
 
 local M = {}
@@ -29,7 +30,10 @@ function Http:request(method, url, headers, body)
     if not http then return nil, kind, msg end
     self.http = http
   end
-  return self.http:request(method, url, headers, body)
+  local status, rheaders, rbody = self.http:request(method, url, headers, body)
+  -- libcurl's transport gives the raw header block.
+  if status and type(rheaders) == "string" then rheaders = core.http_headers(rheaders) end
+  return status, rheaders, rbody
 end
 
 return M

@@ -10,25 +10,25 @@ Curl.__index = Curl
 -- A blocking libcurl call inside an nginx worker would stall every request
 -- of that worker: inside nginx dynamo uses dynamo.transport.ngx.
 local function refuse_in_nginx(level)
-  if async.nginx then
-    error("dynamo: the libcurl transport cannot run inside an nginx worker (it would block the worker); "
-      .. "dynamo.new picks the cosocket transport (dynamo.transport.ngx) there", level + 1)
-  end
+  error("dynamo: the libcurl transport cannot run inside an nginx worker (it would block the worker); "
+    .. "dynamo.new picks the cosocket transport (dynamo.transport.ngx) there", level + 1)
 end
 
 --- opts: the core.http options (timeout, connect_timeout, verify, cafile,
 --- capath, proxy). Returns the transport or nil, kind, message. Raises
 --- inside an nginx worker.
 function Curl.new(opts)
-  refuse_in_nginx(2)
+  if async.nginx then refuse_in_nginx(2) end
   local http, kind, msg = core.http(opts)
   if not http then return nil, kind, msg end
   return setmetatable({ http = http }, Curl)
 end
 
 --- timeout: seconds for this request, when shorter than the client's.
+--- Returns status, the raw header block (core.http_headers makes it a
+--- table; only errors need one), body; or nil, kind, message.
 function Curl:request(method, url, headers, body, timeout)
-  refuse_in_nginx(2)
+  if async.nginx then refuse_in_nginx(2) end
   return async.request(self.http, method, url, headers, body, timeout)
 end
 
