@@ -389,6 +389,12 @@ describe("signer:sign_post", function()
     assert.are.equal(b, post(SK .. "x", "us-west-2", T))
     -- same inputs, same output, whatever the signer has seen
     assert.are.equal("Authorization: " .. generic(s).authorization, a)
+    -- a secret too long to be interned: equal strings that are different objects
+    local long = string.rep("k", 60)
+    local copy = string.rep("k", 30) .. string.rep("k", 30)
+    assert.are.equal(fresh(long, "us-west-2", T), post(long, "us-west-2", T))
+    assert.are.equal(fresh(long, "us-west-2", T), post(copy, "us-west-2", T))
+    assert.are.equal(a, post(SK, "us-west-2", T))
   end)
 
   it("does not reveal secrets through tostring", function()

@@ -20,6 +20,15 @@
 #define dyn_rawlen(L, i)        lua_objlen((L), (i))
 #endif
 
+/* A userdata's own table (its user value; its environment in 5.1). */
+#if LUA_VERSION_NUM >= 502
+#define dyn_getuservalue(L, i)  lua_getuservalue((L), (i))
+#define dyn_setuservalue(L, i)  lua_setuservalue((L), (i))
+#else
+#define dyn_getuservalue(L, i)  lua_getfenv((L), (i))
+#define dyn_setuservalue(L, i)  lua_setfenv((L), (i))
+#endif
+
 /* Integers: Lua 5.3+ has an integer subtype (int64). LuaJIT and 5.1 have
  * only doubles, which hold every integer up to 2^53 exactly; a decoded N
  * is a Lua number only within that range (beyond it in exact mode, a

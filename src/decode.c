@@ -864,7 +864,14 @@ static int dec_av(dec *d, int depth)
     if (*d->p != '"')
         return syntax(d, d->p, "expected an object key");
     tag_at = d->p;
-    if (dec_str(d, &s, &n))
+    s = d->p + 1;
+    /* Every tag is 1 to 4 capital letters: read it in place when it is
+     * one, and through dec_str (escapes, errors) when not. */
+    for (n = 0; n < 4 && s + n < d->end && s[n] >= 'A' && s[n] <= 'Z'; n++)
+        ;
+    if (s + n < d->end && s[n] == '"')
+        d->p = s + n + 1;
+    else if (dec_str(d, &s, &n))
         return -1;
     type = av_type(s, n);
     if (type == AV_UNKNOWN)

@@ -60,6 +60,13 @@ typedef struct {
     EVP_MAC_CTX *mac; /* HMAC-SHA256; NULL once collected */
     key_entry cache[KEY_CACHE_SIZE];
     unsigned next;    /* cache slot to replace: the oldest */
+    /* The last key used, by the strings it came from: the signer's user
+     * value keeps those strings alive, so the same pointers are the same
+     * strings and the usual call (same credentials, same day) finds its
+     * key without hashing the secret. */
+    const char *last_secret, *last_region, *last_service;
+    char last_date[8];
+    const key_entry *last;
     dyn_buf buf[B_COUNT];
 } signer;
 
@@ -213,6 +220,8 @@ static int signer_new(lua_State *L)
     /* metatable first: __gc frees whatever the rest manages to set up */
     luaL_getmetatable(L, SIGNER_MT);
     lua_setmetatable(L, -2);
+    lua_createtable(L, 3, 0); /* the strings of the last key (S->last_*) */
+    dyn_setuservalue(L, -2);
 
     /* fetched once here rather than on every digest */
     S->sha256 = EVP_MD_fetch(NULL, "SHA256", NULL);
@@ -319,17 +328,41 @@ static void key_id(lua_State *L, signer *S, const credentials *c, unsigned char 
 
 /* kSigning = HMAC(HMAC(HMAC(HMAC("AWS4" + secret, date), region), service),
  * "aws4_request"), from the cache when possible. */
-static const key_entry *signing_key(lua_State *L, signer *S, const credentials *c)
+/* Makes e the last key, from c's strings (on the stack at idx: secret,
+ * region, service), which the user value keeps alive. */
+static const key_entry *remember(lua_State *L, signer *S, const credentials *c, const int idx[3],
+                                 const key_entry *e)
+{
+    int i;
+    dyn_getuservalue(L, 1);
+    for (i = 0; i < 3; i++) {
+        lua_pushvalue(L, idx[i]);
+        lua_rawseti(L, -2, i + 1);
+    }
+    lua_pop(L, 1);
+    S->last_secret = c->secret_key;
+    S->last_region = c->region;
+    S->last_service = c->service;
+    memcpy(S->last_date, c->amz_date, 8);
+    S->last = e;
+    return e;
+}
+
+static const key_entry *signing_key(lua_State *L, signer *S, const credentials *c, const int idx[3])
 {
     unsigned char id[32], a[32], b[32];
     dyn_buf *k = &S->buf[B_KEY];
     key_entry *e;
     int i, ok;
 
+    if (S->last && c->secret_key == S->last_secret && c->region == S->last_region
+        && c->service == S->last_service && memcmp(c->amz_date, S->last_date, 8) == 0)
+        return S->last;
+    S->last = NULL; /* until remember(): a raise below leaves no stale last key */
     key_id(L, S, c, id);
     for (i = 0; i < KEY_CACHE_SIZE; i++)
         if (S->cache[i].used && CRYPTO_memcmp(S->cache[i].id, id, 32) == 0)
-            return &S->cache[i];
+            return remember(L, S, c, idx, &S->cache[i]);
 
     dyn_buf_reset(k);
     dyn_buf_reserve(L, k, 4 + c->secret_key_len);
@@ -352,7 +385,7 @@ static const key_entry *signing_key(lua_State *L, signer *S, const credentials *
     memcpy(e->id, id, 32);
     e->used = 1;
     S->next = (S->next + 1) % KEY_CACHE_SIZE;
-    return e;
+    return remember(L, S, c, idx, e);
 }
 
 /* ---- shared signing steps ------------------------------------------ */
@@ -369,8 +402,9 @@ static void add_scope(lua_State *L, dyn_buf *b, const credentials *c)
 }
 
 /* String to sign (into B_STS) and hex signature from the canonical request
- * in B_CREQ. */
-static void sign_canonical(lua_State *L, signer *S, const credentials *c, char sig[65])
+ * in B_CREQ. idx: the stack slots of c's secret, region and service. */
+static void sign_canonical(lua_State *L, signer *S, const credentials *c, const int idx[3],
+                           char sig[65])
 {
     dyn_buf *creq = &S->buf[B_CREQ], *sts = &S->buf[B_STS];
     const key_entry *key;
@@ -387,7 +421,7 @@ static void sign_canonical(lua_State *L, signer *S, const credentials *c, char s
     digest_hex(L, S, creq->data, creq->len, p);
     sts->len += 64;
 
-    key = signing_key(L, S, c);
+    key = signing_key(L, S, c, idx);
     if (!hmac_cached(S, key, sts->data, sts->len, mac))
         luaL_error(L, "HMAC-SHA256 failed (OpenSSL)");
     sigv4_hex(sig, mac, 32);
@@ -459,7 +493,10 @@ static int signer_sign_post(lua_State *L)
     digest_hex(L, S, body, body_len, p);
     creq->len += 64;
 
-    sign_canonical(L, S, &c, sig);
+    {
+        static const int idx[3] = {6, 8, 9}; /* secret_key, region, service */
+        sign_canonical(L, S, &c, idx, sig);
+    }
     /* Whole header lines: the client sends them as they are. */
     build_authorization(L, S, &c, "Authorization: ", signed_headers, sh_len, sig);
     lua_pushlstring(L, S->buf[B_OUT].data, S->buf[B_OUT].len);
@@ -721,7 +758,10 @@ static int signer_sign(lua_State *L)
     dyn_buf_addc(L, creq, '\n');
     dyn_buf_add(L, creq, payload_hash, hash_len);
 
-    sign_canonical(L, S, &c, sig);
+    {
+        static const int idx[3] = {SLOT(F_SECRET_KEY), SLOT(F_REGION), SLOT(F_SERVICE)};
+        sign_canonical(L, S, &c, idx, sig);
+    }
 
     lua_createtable(L, 0, 6);
     lua_pushlstring(L, creq->data, creq->len);
