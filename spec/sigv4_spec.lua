@@ -319,6 +319,26 @@ describe("sigv4 helpers", function()
     }
     assert.are.equal(hex(core.hmac_sha256(k, r.string_to_sign)), r.signature)
   end)
+
+  -- The signer hashes through src/sha256.c; the helpers above are OpenSSL's
+  -- EVP one-shots, an independent reference. "AWS4" + a secret longer than
+  -- 60 bytes is a key longer than SHA-256's block, which HMAC hashes first.
+  for _, secret in ipairs { "", "s", SK, string.rep("x", 60), string.rep("y", 61), string.rep("z", 300) } do
+    it("signs with a secret of " .. #secret .. " bytes as the reference HMAC chain does", function()
+      local function hex(s) return (s:gsub(".", function(c) return ("%02x"):format(c:byte()) end)) end
+      local k = core.hmac_sha256("AWS4" .. secret, "20120215")
+      k = core.hmac_sha256(k, "us-east-1")
+      k = core.hmac_sha256(k, "iam")
+      k = core.hmac_sha256(k, "aws4_request")
+      local r = core.signer():sign {
+        method = "POST", headers = { { "Host", "iam.amazonaws.com" } }, body = string.rep("b", 1000),
+        access_key = AK, secret_key = secret, region = "us-east-1", service = "iam",
+        time = "20120215T000000Z",
+      }
+      assert.are.equal(core.sha256_hex(r.canonical_request), r.string_to_sign:match("(%x+)$"))
+      assert.are.equal(hex(core.hmac_sha256(k, r.string_to_sign)), r.signature)
+    end)
+  end
 end)
 
 describe("signer:sign_post", function()

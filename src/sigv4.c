@@ -6,19 +6,19 @@
  *   signer:sign_post(host, target, body, access_key, secret_key, token,
  *                    region, service, time)
  *                                      -> "Authorization: ...", "X-Amz-Date: ..."
- *   core.sha256_hex(s), core.hmac_sha256(key, msg)
+ *   core.sha256_hex(s), core.hmac_sha256(key, msg)   (OpenSSL's EVP one-shots:
+ *                                       the tests' reference)
  *
- * A signer owns its OpenSSL contexts, its scratch buffers and a small cache
- * of derived signing keys, so signing allocates nothing once warm and a
- * raised error leaks nothing. Secrets never appear in messages. */
+ * A signer owns its hash contexts (sha256.c), its scratch buffers and a
+ * small cache of derived signing keys, so signing allocates nothing once
+ * warm and a raised error leaks nothing. Secrets never appear in messages. */
 #include <string.h>
 #include <limits.h>
-#include <openssl/core_names.h>
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
-#include <openssl/params.h>
 #include "core.h"
+#include "sha256.h"
 #include "sigv4.h"
 
 #define SIGNER_MT "dynamo.signer"
@@ -47,17 +47,16 @@ enum {
 typedef struct {
     unsigned char id[32];  /* SHA-256 over secret, date, region, service */
     unsigned char key[32]; /* derived signing key */
-    /* SHA-256 states after the key's inner and outer pads: an HMAC with
-     * this key without keying OpenSSL's HMAC again (most of its cost for
-     * a short string to sign) */
-    EVP_MD_CTX *inner, *outer;
+    /* the key as HMAC states: signing hashes the string to sign and one
+     * block more, without keying an HMAC again */
+    dyn_hmac hmac;
     int used;
 } key_entry;
 
 typedef struct {
-    EVP_MD *sha256;
-    EVP_MD_CTX *md;
-    EVP_MAC_CTX *mac; /* HMAC-SHA256; NULL once collected */
+    int ready;        /* set up; 0 once collected */
+    dyn_sha256 md;    /* scratch */
+    dyn_hmac kdf;     /* the key of the HMAC being derived */
     key_entry cache[KEY_CACHE_SIZE];
     unsigned next;    /* cache slot to replace: the oldest */
     /* The last key used, by the strings it came from: the signer's user
@@ -176,7 +175,7 @@ static signer *check_signer(lua_State *L, const char *fn)
         same = lua_rawequal(L, -1, -2);
         lua_pop(L, 2);
         if (same) {
-            if (!S->mac)
+            if (!S->ready)
                 arg_error(L, fn, "self", "signer has been collected");
             return S;
         }
@@ -189,17 +188,13 @@ static int signer_gc(lua_State *L)
 {
     signer *S = luaL_checkudata(L, 1, SIGNER_MT);
     int i;
-    for (i = 0; i < KEY_CACHE_SIZE; i++) {
-        EVP_MD_CTX_free(S->cache[i].inner);
-        EVP_MD_CTX_free(S->cache[i].outer);
-    }
+    for (i = 0; i < KEY_CACHE_SIZE; i++)
+        dyn_hmac_free(&S->cache[i].hmac);
     OPENSSL_cleanse(S->cache, sizeof S->cache);
-    EVP_MAC_CTX_free(S->mac);
-    S->mac = NULL;
-    EVP_MD_CTX_free(S->md);
-    S->md = NULL;
-    EVP_MD_free(S->sha256);
-    S->sha256 = NULL;
+    dyn_hmac_free(&S->kdf);
+    dyn_sha256_free(&S->md);
+    S->ready = 0;
+    S->last = NULL;
     for (i = 0; i < B_COUNT; i++)
         dyn_buf_free(&S->buf[i]);
     return 0;
@@ -215,7 +210,7 @@ static int signer_tostring(lua_State *L)
 static int signer_new(lua_State *L)
 {
     signer *S = lua_newuserdata(L, sizeof *S);
-    EVP_MAC *mac;
+    int i, ok;
     memset(S, 0, sizeof *S);
     /* metatable first: __gc frees whatever the rest manages to set up */
     luaL_getmetatable(L, SIGNER_MT);
@@ -223,24 +218,12 @@ static int signer_new(lua_State *L)
     lua_createtable(L, 3, 0); /* the strings of the last key (S->last_*) */
     dyn_setuservalue(L, -2);
 
-    /* fetched once here rather than on every digest */
-    S->sha256 = EVP_MD_fetch(NULL, "SHA256", NULL);
-    S->md = EVP_MD_CTX_new();
-    mac = EVP_MAC_fetch(NULL, "HMAC", NULL);
-    if (mac) {
-        EVP_MAC_CTX *ctx = EVP_MAC_CTX_new(mac);
-        OSSL_PARAM params[2];
-        params[0] = OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, (char *)"SHA256", 0);
-        params[1] = OSSL_PARAM_construct_end();
-        if (ctx && !EVP_MAC_CTX_set_params(ctx, params)) {
-            EVP_MAC_CTX_free(ctx);
-            ctx = NULL;
-        }
-        S->mac = ctx;
-        EVP_MAC_free(mac);
-    }
-    if (!S->sha256 || !S->md || !S->mac)
-        return luaL_error(L, "cannot set up SHA-256 and HMAC (OpenSSL)");
+    ok = dyn_sha256_new(&S->md) && dyn_hmac_new(&S->kdf);
+    for (i = 0; i < KEY_CACHE_SIZE; i++)
+        ok = dyn_hmac_new(&S->cache[i].hmac) && ok;
+    if (!ok)
+        return luaL_error(L, "cannot set up SHA-256 (OpenSSL)");
+    S->ready = 1;
     return 1;
 }
 
@@ -248,8 +231,8 @@ static int signer_new(lua_State *L)
 
 static void digest(lua_State *L, signer *S, const void *p, size_t n, unsigned char out[32])
 {
-    if (!EVP_DigestInit_ex(S->md, S->sha256, NULL) || !EVP_DigestUpdate(S->md, p, n)
-        || !EVP_DigestFinal_ex(S->md, out, NULL))
+    if (!dyn_sha256_init(&S->md) || !dyn_sha256_update(&S->md, p, n)
+        || !dyn_sha256_final(&S->md, out))
         luaL_error(L, "SHA-256 failed (OpenSSL)");
 }
 
@@ -260,44 +243,12 @@ static void digest_hex(lua_State *L, signer *S, const void *p, size_t n, char ou
     sigv4_hex(out, h, 32);
 }
 
-/* Returns 0 on failure; the caller raises after wiping key material. */
+/* HMAC-SHA256 for deriving keys. Returns 0 on failure; the caller raises
+ * after wiping key material. */
 static int hmac(signer *S, const void *key, size_t klen, const void *msg, size_t n,
                 unsigned char out[32])
 {
-    size_t outl = 0;
-    /* the digest was set once in signer_new; init only re-keys */
-    return EVP_MAC_init(S->mac, key, klen, NULL) && EVP_MAC_update(S->mac, msg, n)
-        && EVP_MAC_final(S->mac, out, &outl, 32) && outl == 32;
-}
-
-/* The entry's inner and outer states, from its key (RFC 2104). */
-static int key_states(signer *S, key_entry *e)
-{
-    unsigned char pad[64];
-    int i, ok;
-    if ((!e->inner && !(e->inner = EVP_MD_CTX_new())) || (!e->outer && !(e->outer = EVP_MD_CTX_new())))
-        return 0;
-    for (i = 0; i < 64; i++)
-        pad[i] = (unsigned char)((i < 32 ? e->key[i] : 0) ^ 0x36);
-    ok = EVP_DigestInit_ex(e->inner, S->sha256, NULL) && EVP_DigestUpdate(e->inner, pad, 64);
-    for (i = 0; i < 64; i++)
-        pad[i] = (unsigned char)((i < 32 ? e->key[i] : 0) ^ 0x5c);
-    ok = ok && EVP_DigestInit_ex(e->outer, S->sha256, NULL) && EVP_DigestUpdate(e->outer, pad, 64);
-    OPENSSL_cleanse(pad, sizeof pad);
-    return ok;
-}
-
-/* HMAC-SHA256 with a cached key: H(outer || H(inner || msg)). */
-static int hmac_cached(signer *S, const key_entry *e, const void *msg, size_t n,
-                       unsigned char out[32])
-{
-    unsigned char inner[32];
-    int ok = EVP_MD_CTX_copy_ex(S->md, e->inner) && EVP_DigestUpdate(S->md, msg, n)
-        && EVP_DigestFinal_ex(S->md, inner, NULL)
-        && EVP_MD_CTX_copy_ex(S->md, e->outer) && EVP_DigestUpdate(S->md, inner, 32)
-        && EVP_DigestFinal_ex(S->md, out, NULL);
-    OPENSSL_cleanse(inner, sizeof inner);
-    return ok;
+    return dyn_hmac_key(&S->kdf, key, klen) && dyn_hmac_sign(&S->kdf, &S->md, msg, n, out);
 }
 
 static int digest_part(signer *S, const char *p, size_t n, int with_length)
@@ -308,26 +259,24 @@ static int digest_part(signer *S, const char *p, size_t n, int with_length)
         /* lengths keep ("ab","c") and ("a","bc") apart */
         for (i = 0; i < 8; i++)
             len[i] = (unsigned char)((unsigned long long)n >> (56 - 8 * i));
-        if (!EVP_DigestUpdate(S->md, len, 8))
+        if (!dyn_sha256_update(&S->md, len, 8))
             return 0;
     }
-    return EVP_DigestUpdate(S->md, p, n);
+    return dyn_sha256_update(&S->md, p, n);
 }
 
 /* The cache identifies a key by a hash, so the secret itself is not kept. */
 static void key_id(lua_State *L, signer *S, const credentials *c, unsigned char id[32])
 {
-    if (!EVP_DigestInit_ex(S->md, S->sha256, NULL)
+    if (!dyn_sha256_init(&S->md)
         || !digest_part(S, c->secret_key, c->secret_key_len, 1)
         || !digest_part(S, c->amz_date, 8, 0)
         || !digest_part(S, c->region, c->region_len, 1)
         || !digest_part(S, c->service, c->service_len, 1)
-        || !EVP_DigestFinal_ex(S->md, id, NULL))
+        || !dyn_sha256_final(&S->md, id))
         luaL_error(L, "SHA-256 failed (OpenSSL)");
 }
 
-/* kSigning = HMAC(HMAC(HMAC(HMAC("AWS4" + secret, date), region), service),
- * "aws4_request"), from the cache when possible. */
 /* Makes e the last key, from c's strings (on the stack at idx: secret,
  * region, service), which the user value keeps alive. */
 static const key_entry *remember(lua_State *L, signer *S, const credentials *c, const int idx[3],
@@ -348,6 +297,8 @@ static const key_entry *remember(lua_State *L, signer *S, const credentials *c, 
     return e;
 }
 
+/* kSigning = HMAC(HMAC(HMAC(HMAC("AWS4" + secret, date), region), service),
+ * "aws4_request"), from the cache when possible. */
 static const key_entry *signing_key(lua_State *L, signer *S, const credentials *c, const int idx[3])
 {
     unsigned char id[32], a[32], b[32];
@@ -373,7 +324,7 @@ static const key_entry *signing_key(lua_State *L, signer *S, const credentials *
         && hmac(S, b, 32, c->service, c->service_len, a);
     e = &S->cache[S->next];
     e->used = 0;
-    ok = ok && hmac(S, a, 32, "aws4_request", 12, e->key) && key_states(S, e);
+    ok = ok && hmac(S, a, 32, "aws4_request", 12, e->key) && dyn_hmac_key(&e->hmac, e->key, 32);
     OPENSSL_cleanse(k->data, k->len);
     dyn_buf_reset(k);
     OPENSSL_cleanse(a, sizeof a);
@@ -422,7 +373,7 @@ static void sign_canonical(lua_State *L, signer *S, const credentials *c, const 
     sts->len += 64;
 
     key = signing_key(L, S, c, idx);
-    if (!hmac_cached(S, key, sts->data, sts->len, mac))
+    if (!dyn_hmac_sign(&key->hmac, &S->md, sts->data, sts->len, mac))
         luaL_error(L, "HMAC-SHA256 failed (OpenSSL)");
     sigv4_hex(sig, mac, 32);
     sig[64] = '\0';
