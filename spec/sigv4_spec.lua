@@ -377,6 +377,15 @@ describe("signer:sign_post", function()
     end
   end)
 
+  it("signs at the current time when time is nil", function()
+    local s = core.signer()
+    local before = os.date("!%Y%m%dT%H%M%SZ")
+    local _, date = s:sign_post(HOST, TARGET, BODY, AK, SK, nil, "us-west-2", "dynamodb")
+    local after = os.date("!%Y%m%dT%H%M%SZ")
+    date = date:match("^X%-Amz%-Date: (%d+T%d+Z)$")
+    assert.truthy(date and date >= before and date <= after, date)
+  end)
+
   it("treats an empty session token as none", function()
     local s = core.signer()
     assert.are.equal(s:sign_post(HOST, TARGET, BODY, AK, SK, nil, "us-west-2", "dynamodb", T),
@@ -443,7 +452,6 @@ describe("signer:sign_post", function()
       { 6, 1, "bad argument 'session_token' to 'sign_post' (string expected, got number)" },
       { 7, nil, "bad argument 'region' to 'sign_post' (string expected, got nil)" },
       { 8, nil, "bad argument 'service' to 'sign_post' (string expected, got nil)" },
-      { 9, nil, "bad argument 'time' to 'sign_post' (integer expected, got nil)" },
       { 9, DATE, "bad argument 'time' to 'sign_post' (integer expected, got string)" },
       { 9, 1.5, "bad argument 'time' to 'sign_post' (number has no integer representation)" },
       { 9, 1e15, "bad argument 'time' to 'sign_post' (out of range)" },

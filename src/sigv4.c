@@ -4,7 +4,7 @@
  *   signer:sign(req)                   -> { canonical_request, string_to_sign,
  *                                           signature, authorization, headers | query }
  *   signer:sign_post(host, target, body, access_key, secret_key, token,
- *                    region, service, time)
+ *                    region, service[, time])
  *                                      -> "Authorization: ...", "X-Amz-Date: ..."
  *   core.sha256_hex(s), core.hmac_sha256(key, msg)   (OpenSSL's EVP one-shots:
  *                                       the tests' reference)
@@ -14,6 +14,7 @@
  * warm and a raised error leaks nothing. Secrets never appear in messages. */
 #include <string.h>
 #include <limits.h>
+#include <time.h>
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
@@ -419,7 +420,10 @@ static int signer_sign_post(lua_State *L)
     get_token(L, 7, fn, &c);
     c.region = get_string(L, 8, fn, "region", &c.region_len, 1);
     c.service = get_string(L, 9, fn, "service", &c.service_len, 1);
-    get_time(L, 10, fn, 0, c.amz_date);
+    if (lua_isnoneornil(L, 10)) /* now */
+        sigv4_format_time((lua_Integer)time(NULL), c.amz_date);
+    else
+        get_time(L, 10, fn, 0, c.amz_date);
 
     signed_headers = c.token
         ? "content-type;host;x-amz-date;x-amz-security-token;x-amz-target"

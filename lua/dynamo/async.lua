@@ -194,6 +194,7 @@ M.now = core.now
 -- has no coroutine object: MAIN stands for it.
 local deadlines = setmetatable({}, { __mode = "k" })
 local MAIN = {}
+local active = 0 -- with_deadline calls under way, in any coroutine
 
 --- Runs fn(...) with every call it makes bounded by `at` (a time on
 --- M.now's clock): no retry starts past it and no attempt outlives it.
@@ -203,7 +204,9 @@ function M.with_deadline(at, fn, ...)
   local outer = deadlines[co]
   if outer and outer < at then at = outer end
   deadlines[co] = at
+  active = active + 1
   local res = pack(pcall(fn, ...))
+  active = active - 1
   deadlines[co] = outer
   if not res[1] then error(res[2], 0) end
   return unpack(res, 2, res.n)
@@ -211,6 +214,7 @@ end
 
 --- The deadline of the running code, or nil.
 function M.deadline()
+  if active == 0 then return nil end -- every request asks: spare it the lookup
   return deadlines[coroutine.running() or MAIN]
 end
 

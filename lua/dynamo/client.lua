@@ -17,9 +17,14 @@ local hooks = require "dynamo.hooks"
 local stats_mod = require "dynamo.stats"
 local lazy = require "dynamo.lazy"
 
-local type, error, os_time, setmetatable, tostring = type, error, os.time, setmetatable, tostring
+local type, error, setmetatable, getmetatable, tostring = type, error, setmetatable, getmetatable, tostring
 local now, sleep, call_deadline = async.now, async.sleep, async.deadline
 local hooks_emit, record_consumed = hooks.emit, stats_mod.record
+local check_params = friendly.check
+
+-- The main thread: running() says so with a second result in 5.2+, with
+-- nil in 5.1 and LuaJIT.
+local running = coroutine.running
 local DEBUG, INFO = logger.LEVELS.debug, logger.LEVELS.info
 local DEFAULT_TIMEOUT, FIRST_ATTEMPT = 10, 1
 
@@ -52,11 +57,20 @@ local function send(self, op, body, timeout, lazy_output)
   end
   local token = creds.session_token
   local authorization, date = self.signer:sign_post(self.host, op.target, body, creds.access_key_id,
-    creds.secret_access_key, token, self.region, SERVICE, os_time())
+    creds.secret_access_key, token, self.region, SERVICE) -- signed now
   local headers = { CONTENT_TYPE, op.target_header, self.host_header, date, authorization,
     token and ("X-Amz-Security-Token: " .. token) or nil }
 
-  local status, rheaders, rbody = self.transport:request("POST", self.url, headers, body, timeout)
+  -- Outside coroutines (where no task can run), the libcurl transport's
+  -- client is called directly: the same blocking request, a layer less.
+  local transport, status, rheaders, rbody = self.transport, nil, nil, nil
+  local direct = transport.direct
+  local co, main = running()
+  if direct and (main or co == nil) then
+    status, rheaders, rbody = direct:request("POST", self.url, headers, body, timeout)
+  else
+    status, rheaders, rbody = transport:request("POST", self.url, headers, body, timeout)
+  end
   if not status then
     return nil, errors.transport(op.name, rheaders, rbody), creds
   end
@@ -87,7 +101,7 @@ local function invoke(self, op, params, lazy_output)
     error("bad self to '" .. op.method .. "' (call it as db:" .. op.method .. "{...}, with a colon)", 3)
   end
   -- Level 4: check <- invoke <- method <- the caller's line.
-  params = friendly.check(op, params, 4)
+  params = check_params(op, params, 4)
   local hooks_of = self.hooks -- a list per event: info is built only for a hook
   if hooks_of.request[1] then
     local info = { operation = op.name, table = params.TableName, params = params }
@@ -101,7 +115,7 @@ local function invoke(self, op, params, lazy_output)
     if err then return nil, err end
   end
 
-  local policy, stats, log = self.retry, self.stats, self.log
+  local policy, stats, log, limiter = self.retry, self.stats, self.log, self.retry.limiter
   local started = now()
   -- The end of the time budget (retry.max_time), or of an enclosing
   -- deadline (a batch's), whichever comes first.
@@ -111,10 +125,12 @@ local function invoke(self, op, params, lazy_output)
   local attempt, waited, spent, refreshed = 0, 0, 0, false
   while true do
     attempt = attempt + 1
-    local hold = policy:before_send()
-    if hold > 0 then
-      sleep(hold)
-      waited = waited + hold
+    if limiter then -- the adaptive mode's rate limit
+      local hold = policy:before_send()
+      if hold > 0 then
+        sleep(hold)
+        waited = waited + hold
+      end
     end
     -- No attempt outlives the deadline, but the first always gets a fair
     -- chance (up to a second) however late the call starts.

@@ -145,17 +145,6 @@ function M.translate(op, params, level)
   return out
 end
 
--- Raises for a missing required member.
-local function check_required(op, params, level)
-  local required = op.required
-  for i = 1, #required do
-    local name = required[i]
-    if params[name] == nil then
-      error("bad argument '" .. name .. "' to '" .. op.method .. "' (required)", level)
-    end
-  end
-end
-
 -- Raises for a name that is no member, or a value of the wrong type.
 local function check_types(op, params, level)
   for name, value in pairs(params) do
@@ -188,15 +177,21 @@ function M.check(op, params, level)
   end
   local members = op.members
   for name, value in pairs(params) do
-    local want, got = members[name], math_type(value) or type(value)
+    local want, got = members[name], type(value)
     -- Friendly names, builders, enums in any case, or a mistake.
-    if got ~= want and not (want == "number" and (got == "integer" or got == "float")) or enums[name] then
+    if got ~= want and not (got == "number" and (want == "number" or want == "integer"
+        and math_type(value) == "integer")) or enums[name] then
       params = M.translate(op, params, level)
       check_types(op, params, level + 1)
       break
     end
   end
-  check_required(op, params, level + 1)
+  local required = op.required
+  for i = 1, #required do
+    if params[required[i]] == nil then
+      error("bad argument '" .. required[i] .. "' to '" .. op.method .. "' (required)", level)
+    end
+  end
   return params
 end
 

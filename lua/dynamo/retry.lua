@@ -84,8 +84,10 @@ end
 --- this call's retries took, given back when it succeeds at last.
 function Policy:record(err, spent, now)
   if self.limiter then self.limiter:update(err ~= nil and err.throttle, now or clock()) end
-  if not err and self.quota then
-    self.quota = min(QUOTA, self.quota + (spent > 0 and spent or SUCCESS_REFUND))
+  local quota = self.quota
+  if not err and quota then
+    quota = quota + (spent > 0 and spent or SUCCESS_REFUND)
+    self.quota = quota < QUOTA and quota or QUOTA
   end
 end
 

@@ -21,7 +21,9 @@ function Curl.new(opts)
   if async.nginx then refuse_in_nginx(2) end
   local http, kind, msg = core.http(opts)
   if not http then return nil, kind, msg end
-  return setmetatable({ http = http }, Curl)
+  -- direct: the core.http client, which a caller outside any task may call
+  -- itself (request would block the same way, one Lua layer later).
+  return setmetatable({ http = http, direct = http }, Curl)
 end
 
 --- timeout: seconds for this request, when shorter than the client's.
