@@ -35,16 +35,20 @@ function M.output(op)
   return outputs[op.name]
 end
 
---- Item i of a lazily decoded page of op: the item, or nil and an error
---- value (the page's text is not valid there).
-function M.item(codec, op, page, i)
-  local response = page[M.RESPONSE]
-  local item, msg = codec:decode_at(response.body, item_maps[op.name], page.Items[i])
-  if item == nil then
-    return nil, errors.bad_response(op.name, 200, response.headers,
-      "undecodable response body: Items[" .. i .. "]: " .. msg)
+--- A reader of a lazily decoded page of op: read(i) is item i, or nil and
+--- an error value (the page's text is not valid there). What every item
+--- needs is looked up once here, not per item.
+function M.reader(codec, op, page)
+  local response, map, positions = page[M.RESPONSE], item_maps[op.name], page.Items
+  local body, decode_at = response.body, codec.decode_at
+  return function(i)
+    local item, msg = decode_at(codec, body, map, positions[i])
+    if item == nil then
+      return nil, errors.bad_response(op.name, 200, response.headers,
+        "undecodable response body: Items[" .. i .. "]: " .. msg)
+    end
+    return item
   end
-  return item
 end
 
 return M

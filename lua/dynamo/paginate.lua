@@ -62,7 +62,7 @@ local function new_cursor(db, op, params, mine, token_field, lazy_items)
     db = db, op = op, params = params, token_field = token_field,
     lazy = lazy_items and lazy.output(op) ~= nil,
     limit = mine.limit, page_size = mine.page_size,
-    taken = 0, pos = 0, pages = 0, scanned = 0,
+    taken = 0, pos = 0, count = 0, pages = 0, scanned = 0,
     stopped = false,   -- the limit was reached (more may remain)
   }, Cursor)
   c.from = mine.start
@@ -107,9 +107,10 @@ end
 -- Makes a fetched page the current one.
 function Cursor:accept(page, from)
   self.items = page.Items or {}
+  self.count = #self.items
   self.current = nil
   if self.lazy then
-    self.page = page
+    self.read = lazy.reader(self.db.codec, self.op, page)
     -- One incremental GC step per page: the items handed out from the
     -- last page are garbage now, and without it the collector waits for
     -- the heap to double before it starts (20,000 items: 13 MB of growth
@@ -126,25 +127,27 @@ end
 --- The next item of the current page, or nil when it is used up, or
 --- nil, err when a lazily decoded item is not valid.
 function Cursor:take()
-  local items = self.items
-  if not items or self.pos >= #items then return nil end
-  local item = items[self.pos + 1]
-  if self.lazy then
-    local err
-    item, err = lazy.item(self.db.codec, self.op, self.page, self.pos + 1)
+  local pos = self.pos + 1
+  if pos > self.count then return nil end
+  local item, err
+  local read = self.read
+  if read then
+    item, err = read(pos)
     if item == nil then return nil, err end
     self.current = item
+  else
+    item = self.items[pos]
   end
-  self.pos = self.pos + 1
-  self.taken = self.taken + 1
-  if self.limit and self.taken >= self.limit then self.stopped = true end
+  self.pos = pos
+  local taken = self.taken + 1
+  self.taken = taken
+  if self.limit and taken >= self.limit then self.stopped = true end
   return item
 end
 
 --- Was everything read (the last page fetched and used up)?
 function Cursor:finished()
-  local used_up = not self.items or self.pos >= #self.items
-  return used_up and self.last_page == true and not self.cut
+  return self.pos >= self.count and self.last_page == true and not self.cut
 end
 
 --- Where to resume: the key after which nothing was taken.
@@ -179,7 +182,8 @@ function Iterator:next()
     if c.stopped then break end
     local item, err = c:take()
     if item ~= nil then
-      self.done = c:finished()
+      -- finished() only once the page is used up: the usual item is not the last
+      self.done = c.pos >= c.count and c:finished()
       return item
     end
     if err then
@@ -249,7 +253,7 @@ function Pages:next()
       local copy = {}
       for k, v in pairs(page) do copy[k] = v end
       copy.Items, copy.Count = kept, n
-      c.items, page = kept, copy
+      c.items, c.count, page = kept, n, copy
       c.cut = true
     end
     c.stopped = true

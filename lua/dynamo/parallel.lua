@@ -42,7 +42,7 @@ local function ready(it)
   local all_done = true
   for _, seg in ipairs(it.segs) do
     local c = seg.cursor
-    if seg.ahead or (c.items and c.pos < #c.items) then return true end
+    if seg.ahead or c.pos < c.count then return true end
     if not c.fetched_all then all_done = false end
   end
   return all_done
@@ -59,7 +59,7 @@ function Parallel:next()
       -- Round-robin, so no segment starves the others.
       local seg = self.segs[(self.turn + i - 1) % n + 1]
       local c = seg.cursor
-      if (not c.items or c.pos >= #c.items) and seg.ahead then
+      if c.pos >= c.count and seg.ahead then
         c:accept(seg.ahead, seg.ahead_from)
         seg.ahead = nil
       end
