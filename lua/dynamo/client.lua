@@ -75,7 +75,13 @@ local function send(self, op, body, timeout, lazy_output)
     return nil, errors.transport(op.name, rheaders, rbody), creds
   end
   if status == 200 then
-    local result, derr = self.codec:decode(rbody, lazy_output or op.output)
+    -- "{}", a write's usual answer, is an empty table whatever the operation.
+    local result, derr
+    if rbody == "{}" then
+      result = {}
+    else
+      result, derr = self.codec:decode(rbody, lazy_output or op.output)
+    end
     if result == nil then
       return nil, errors.bad_response(op.name, status, rheaders, "undecodable response body: " .. derr), creds
     end
