@@ -158,8 +158,7 @@ M.current = current
 --- optional) replaces the client's for this request. Returns what
 --- http:request returns.
 function M.request(http, method, url, headers, body, timeout)
-  local co = coroutine.running()
-  local task = co and task_of[co] -- current(), inlined: this is every request's path
+  local task = current()
   if not task then return http:request(method, url, headers, body, timeout) end
   if not driver then
     local kind, msg
