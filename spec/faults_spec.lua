@@ -327,7 +327,10 @@ for _, server in ipairs(servers.list()) do
         local res, err = db:list_tables {}
         local elapsed = now() - t0
         assert.is_nil(res)
-        assert.are.equal("ThrottlingException", err.code)
+        -- The last attempt can start with a few ms of the budget left, too
+        -- few for an answer on a loaded machine: no attempt outlives the
+        -- budget, so that one ends as a timeout of its own.
+        assert.is_true(err.code == "ThrottlingException" or err.code == "TimeoutError", err.code)
         assert.is_true(err.attempts > 10 and err.attempts < 10000, err.attempts .. " attempts")
         assert.is_true(elapsed <= 0.5 + 0.1, "took " .. elapsed .. " s")
         assert.are.equal(err.attempts, proxy.stats(url).requests)

@@ -11,8 +11,6 @@
 -- Service errors keep any extra fields of the error body (for example
 -- err.CancellationReasons of TransactionCanceledException, also given as
 -- err.reasons = { { code =, message =, item = }, ... }, one per action).
-local core = require "dynamo.core"
-
 local M = {}
 
 local Error = {}
@@ -87,8 +85,9 @@ end
 
 -- A transport gives the response headers as a table of lower-case names,
 -- or as the raw header block (the libcurl one: a success never reads them).
+-- dynamo.core is required here, when needed: this module is a leaf.
 local function header_table(headers)
-  if type(headers) == "string" then return core.http_headers(headers) end
+  if type(headers) == "string" then return require("dynamo.core").http_headers(headers) end
   return headers or {}
 end
 
