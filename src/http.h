@@ -12,7 +12,7 @@
 /* Where a transfer's callbacks put the response. */
 typedef struct {
     dyn_buf body;
-    dyn_buf head;    /* raw header lines of the final response */
+    dyn_buf head;    /* header lines of the final response (dyn_http_collect_head) */
     int oom;         /* a callback ran out of memory */
     char errbuf[CURL_ERROR_SIZE];
 } http_sink;
@@ -26,9 +26,24 @@ typedef struct {
     long timeout_ms;             /* 0: the client's timeout */
 } http_args;
 
-/* libcurl write and header callbacks; ud is an http_sink. */
+/* libcurl 7.84 and later keep a response's headers for curl_easy_header:
+ * nothing is copied while a response arrives, and only an error (a status
+ * outside 2xx) has them all written out. Before 7.84 a header callback
+ * copies every line as it comes. */
+#if LIBCURL_VERSION_NUM >= 0x075400
+#define DYN_HTTP_HEADER_API 1
+#endif
+
+/* libcurl write (and before 7.84 header) callbacks; ud is an http_sink. */
 DYN_HIDDEN size_t dyn_http_on_body(char *p, size_t size, size_t n, void *ud);
+#ifndef DYN_HTTP_HEADER_API
 DYN_HIDDEN size_t dyn_http_on_header(char *p, size_t size, size_t n, void *ud);
+#endif
+/* After a transfer: the final response's header lines, "name: value\r\n",
+ * into s->head. A success (2xx) gets only those dynamo reads of one
+ * (x-amzn-requestid, x-amz-crc32); other statuses get all. 0 when out of
+ * memory. */
+DYN_HIDDEN int dyn_http_collect_head(CURL *h, long status, http_sink *s);
 
 /* Checks method, url, headers, body, timeout at idx..idx+4 for function fn. */
 DYN_HIDDEN void dyn_http_check_args(lua_State *L, int idx, const char *fn, http_args *a);

@@ -144,11 +144,14 @@ CURLcode dyn_http_set_sink(CURL *h, http_sink *s)
 {
     CURLcode rc;
     if ((rc = curl_easy_setopt(h, CURLOPT_ERRORBUFFER, s->errbuf)) != CURLE_OK
-        || (rc = curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, dyn_http_on_body)) != CURLE_OK
-        || (rc = curl_easy_setopt(h, CURLOPT_WRITEDATA, s)) != CURLE_OK
-        || (rc = curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, dyn_http_on_header)) != CURLE_OK)
+        || (rc = curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, dyn_http_on_body)) != CURLE_OK)
         return rc;
-    return curl_easy_setopt(h, CURLOPT_HEADERDATA, s);
+#ifndef DYN_HTTP_HEADER_API
+    if ((rc = curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, dyn_http_on_header)) != CURLE_OK
+        || (rc = curl_easy_setopt(h, CURLOPT_HEADERDATA, s)) != CURLE_OK)
+        return rc;
+#endif
+    return curl_easy_setopt(h, CURLOPT_WRITEDATA, s);
 }
 
 /* ---- client:request ----------------------------------------------------- */
@@ -240,11 +243,15 @@ static int http_request(lua_State *L)
         return dyn_http_push_failure(L, s, rc, a.url);
 
     curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
+    if (!dyn_http_collect_head(h, status, s)) {
+        s->oom = 1;
+        return dyn_http_push_failure(L, s, CURLE_OUT_OF_MEMORY, a.url);
+    }
     lua_pushinteger(L, (lua_Integer)status);
     /* From here on Lua allocates, so a finalizer may run and use or close
      * this client: copy each buffer in one call and check it was not
-     * touched in between. The header block goes back as it came (one
-     * string): only errors read it, through core.http_headers. */
+     * touched in between. The header block goes back as one string: only
+     * errors read it, through core.http_headers. */
     lua_pushlstring(L, s->head.data ? s->head.data : "", s->head.len);
     if (c->gen != gen)
         return push_reentered(L, c);

@@ -313,6 +313,12 @@ static int xfer_result(lua_State *L)
         return 3;
     }
     curl_easy_getinfo(x->curl, CURLINFO_RESPONSE_CODE, &status);
+    if (!dyn_http_collect_head(x->curl, status, &x->sink)) {
+        x->sink.oom = 1;
+        dyn_http_push_failure(L, &x->sink, CURLE_OUT_OF_MEMORY, x->url ? x->url : "");
+        xfer_release(x);
+        return 3;
+    }
     lua_pushinteger(L, (lua_Integer)status);
     lua_pushlstring(L, x->sink.head.data ? x->sink.head.data : "", x->sink.head.len);
     lua_pushlstring(L, x->sink.body.data ? x->sink.body.data : "", x->sink.body.len);

@@ -1,6 +1,7 @@
 /* What the two libcurl transports share: the response sink their
- * callbacks fill, and turning a finished transfer into Lua values
- * (status, headers, body) or a failure (nil, kind, message). */
+ * callbacks fill, the response's header lines, and turning a finished
+ * transfer into Lua values (status, headers, body) or a failure (nil,
+ * kind, message). */
 #include <curl/curl.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -43,6 +44,7 @@ size_t dyn_http_on_body(char *p, size_t size, size_t n, void *ud)
     return n;
 }
 
+#ifndef DYN_HTTP_HEADER_API
 size_t dyn_http_on_header(char *p, size_t size, size_t n, void *ud)
 {
     http_sink *c = ud;
@@ -58,6 +60,52 @@ size_t dyn_http_on_header(char *p, size_t size, size_t n, void *ud)
         return 0;
     }
     return n;
+}
+#endif
+
+/* ---- the header block --------------------------------------------------- */
+
+#ifdef DYN_HTTP_HEADER_API
+static int add_line(dyn_buf *b, const struct curl_header *h)
+{
+    return append(b, h->name, strlen(h->name)) && append(b, ": ", 2)
+        && append(b, h->value, strlen(h->value)) && append(b, "\r\n", 2);
+}
+
+/* Every occurrence of the final response's header name. */
+static int add_named(dyn_buf *b, CURL *h, const char *name)
+{
+    struct curl_header *hh;
+    size_t i, n = 1;
+    for (i = 0; i < n; i++) {
+        if (curl_easy_header(h, name, i, CURLH_HEADER, -1, &hh) != CURLHE_OK)
+            return 1;
+        n = hh->amount;
+        if (!add_line(b, hh))
+            return 0;
+    }
+    return 1;
+}
+#endif
+
+int dyn_http_collect_head(CURL *h, long status, http_sink *s)
+{
+#ifdef DYN_HTTP_HEADER_API
+    struct curl_header *hh, *prev = NULL;
+    s->head.len = 0;
+    if (status >= 200 && status < 300)
+        return add_named(&s->head, h, "x-amzn-requestid") && add_named(&s->head, h, "x-amz-crc32");
+    while ((hh = curl_easy_nextheader(h, CURLH_HEADER, -1, prev)) != NULL) {
+        if (!add_line(&s->head, hh))
+            return 0;
+        prev = hh;
+    }
+    return 1;
+#else
+    (void)h;
+    (void)status;
+    return !s->oom;
+#endif
 }
 
 /* ---- errors ------------------------------------------------------------- */

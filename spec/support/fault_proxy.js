@@ -56,11 +56,12 @@
 //   throttle         status=400:ThrottlingException
 //   internal         status=500:InternalServerError
 //   unavailable      status=503:ServiceUnavailable
-//   echo             answer 200 without forwarding (no --target needed); the body is
-//                    JSON {"method","url","headers" (raw name/value list),"bodyLength","body"}
-//                    describing the request as received, with a correct x-amz-crc32
-//                    and the header "x-echo-dup" sent twice ("one", "two") plus
-//                    "x-echo-padded" with surrounding blanks, for header parsing tests.
+//   echo             answer 200 (or the status in the request's x-echo-status) without
+//                    forwarding (no --target needed); the body is JSON {"method","url",
+//                    "headers" (raw name/value list),"bodyLength","body"} describing the
+//                    request as received, with a correct x-amz-crc32 and the header
+//                    "x-echo-dup" sent twice ("one", "two") plus "x-echo-padded" with
+//                    surrounding blanks, for header parsing tests.
 //
 // --count N        inject at most N faults, then pass everything (with a single
 //                  mode at rate 1: "fail N times, then succeed", for retry tests).
@@ -308,6 +309,7 @@ function echo(req, body, res) {
   res.setHeader('x-echo-padded', ' \t padded value \t ');
   res.setHeader('x-amz-crc32', String(crc32(out)));
   res.setHeader('content-length', String(out.length));
+  res.statusCode = Number(req.headers['x-echo-status'] || 200);
   res.end(req.method === 'HEAD' ? undefined : out);
 }
 
