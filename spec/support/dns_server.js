@@ -45,11 +45,4 @@ server.on('message', (msg, rinfo) => {
 server.bind(Number(args.port), '127.0.0.1', () => {
   process.stdout.write(`listening ${server.address().port}\n`);
 });
-
-if (args.parentPid) {
-  const pid = Number(args.parentPid);
-  setInterval(() => {
-    try { process.kill(pid, 0); } catch (e) { if (e.code === 'ESRCH') process.exit(0); }
-  }, 500).unref();
-}
-process.on('SIGTERM', () => process.exit(0));
+require('./listen').exitWithParent(args);
