@@ -477,6 +477,51 @@ describe("decode plain JSON", function()
   end)
 end)
 
+-- Keys up to 32 bytes come from the codec's key cache (128 slots): every
+-- key must still get its own string, whichever keys share a slot.
+describe("decode object keys", function()
+  local codec = core.codec()
+  local keys = {}
+  for i = 1, 600 do keys[#keys + 1] = ("k%03d"):format(i) end
+  -- 17 bytes with the same first and last 8: the same slot
+  for i = 1, 50 do keys[#keys + 1] = "abcdefgh" .. string.char(40 + i) .. "ijklmnop" end
+  for _, n in ipairs { 0, 1, 7, 8, 9, 31, 32, 33, 40, 41, 100 } do keys[#keys + 1] = ("x"):rep(n) end
+  keys[#keys + 1] = "caf\u{e9}"
+
+  local function object(order, av)
+    local parts = {}
+    for _, i in ipairs(order) do
+      local v = av and ('{"N":"%d"}'):format(i) or tostring(i)
+      parts[#parts + 1] = cjson.encode(keys[i]) .. ":" .. v
+    end
+    return "{" .. table.concat(parts, ",") .. "}"
+  end
+
+  it("gives every key its own string, in any order, plain and in an item", function()
+    math.randomseed(7)
+    for round = 1, 6 do
+      local order = {}
+      for i = 1, #keys do order[i] = i end
+      for i = #order, 2, -1 do
+        local j = math.random(i)
+        order[i], order[j] = order[j], order[i]
+      end
+      local av = round % 2 == 0
+      local v = assert(codec:decode(object(order, av), av and ITEM or nil))
+      local n = 0
+      for k in pairs(v) do n = n + 1 end
+      assert.equal(#keys, n)
+      for i, k in ipairs(keys) do assert.equal(i, v[k], ("key %q"):format(k)) end
+    end
+  end)
+
+  it("reads a key the same with and without escapes", function()
+    assert.same({ ab = 1 }, codec:decode('{"a\\u0062":1}'))
+    assert.same({ ab = 2 }, codec:decode('{"ab":2}'))
+    assert.same({ ['a"b'] = 3, ab = 4 }, codec:decode('{"a\\"b":3,"ab":4}'))
+  end)
+end)
+
 describe("decode errors", function()
   local deep_ok = ("["):rep(1000) .. ("]"):rep(1000)
   local deep_bad = ("["):rep(1001) .. ("]"):rep(1001)

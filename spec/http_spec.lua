@@ -372,6 +372,49 @@ describe("core.http", function()
       local body = echo("GET")
       assert.truthy(body:find('"User-Agent","dynamo-test/1.0"', 1, true), body)
     end)
+
+    -- The client reads the proxy variables once, when it is made (libcurl
+    -- would read them at every request); the echo server, as the proxy,
+    -- shows the absolute URL a proxy is asked for.
+    describe("proxies named by the environment", function()
+      local run_isolated = require "support.isolated"
+      local REQUEST = [[
+        local core = require "dynamo.core"
+        local c = core.http()
+        local status, head, body = c:request("GET", %q, nil)
+        print(status, head, body)
+      ]]
+
+      it("go through the proxy that http_proxy names", function()
+        local out = run_isolated({ http_proxy = url }, REQUEST:format("http://proxied.invalid/p"))
+        assert.truthy(out:find("^200"), out)
+        assert.truthy(out:find('"url":"http://proxied.invalid/p"', 1, true), out)
+      end)
+
+      it("go through the proxy that all_proxy names", function()
+        local out = run_isolated({ all_proxy = url }, REQUEST:format("http://proxied.invalid/q"))
+        assert.truthy(out:find('"url":"http://proxied.invalid/q"', 1, true), out)
+      end)
+
+      it("go direct to a host no_proxy names", function()
+        local dead = "http://127.0.0.1:" .. free_port() .. "/"
+        local direct = url:gsub("/$", "") .. "/direct"
+        local out = run_isolated({ http_proxy = dead, no_proxy = "127.0.0.1" }, REQUEST:format(direct))
+        assert.truthy(out:find("^200"), out)
+        assert.truthy(out:find('"url":"/direct"', 1, true), out)
+        -- and without no_proxy the dead proxy is tried, and fails
+        out = run_isolated({ http_proxy = dead }, REQUEST:format(direct))
+        assert.truthy(out:find("^nil\tconnect"), out)
+      end)
+
+      it("go direct with none, and when proxy = \"\" overrides them", function()
+        local out = run_isolated({}, REQUEST:format(url:gsub("/$", "") .. "/plain"))
+        assert.truthy(out:find('"url":"/plain"', 1, true), out)
+        out = run_isolated({ http_proxy = "http://127.0.0.1:" .. free_port() .. "/" },
+          REQUEST:gsub("core.http%(%)", 'core.http { proxy = "" }'):format(url:gsub("/$", "") .. "/none"))
+        assert.truthy(out:find('"url":"/none"', 1, true), out)
+      end)
+    end)
   end)
 
   describe("options", function()

@@ -251,6 +251,8 @@ static int codec_new(lua_State *L)
     c->numbers = numbers;
     luaL_getmetatable(L, DYN_CODEC_MT);
     lua_setmetatable(L, -2);
+    lua_createtable(L, DYN_KEY_SLOTS, 0); /* the key cache's strings */
+    dyn_setuservalue(L, -2);
     /* strtod_l needs it; made once per codec, freed by __gc */
     c->num.c_locale = newlocale(LC_ALL_MASK, "C", (locale_t)0);
     if (!c->num.c_locale)

@@ -45,6 +45,18 @@ typedef struct {
     dyn_buf text;
 } dyn_numctx;
 
+/* Decode: object keys up to DYN_KEY_MAX bytes are remembered in
+ * DYN_KEY_SLOTS slots (a power of two), so the attribute names every item
+ * repeats are found without making (hashing, allocating, and later
+ * collecting) a new Lua string each time. The strings live in the codec's
+ * user value, slot i + 1 for keys[i]. */
+#define DYN_KEY_SLOTS 128
+#define DYN_KEY_MAX 32
+typedef struct {
+    unsigned char len;      /* the key's length + 1; 0 while unused */
+    char text[DYN_KEY_MAX];
+} dyn_key;
+
 /* One core.codec(opts) instance: its options and the scratch buffers every
  * encode/decode reuses. Owned by the userdata, so a raised error never
  * leaks them. */
@@ -61,6 +73,7 @@ typedef struct {
     const void *array_mt, *empty_array_mt;
     const void *empty_array;    /* cjson.empty_array (a lightuserdata), or NULL */
     int array_mt_ref, empty_array_mt_ref;
+    dyn_key keys[DYN_KEY_SLOTS];
 } dyn_codec;
 
 /* encode.c: writes the JSON for the value at idx (value map at map, or 0;

@@ -19,6 +19,7 @@ typedef struct {
     const char *start, *p, *end;
     int err;
     const char *at;     /* where the error is */
+    int keys;           /* stack index of the key cache's strings */
 } dec;
 
 #define SKIP_WS(p) \
@@ -290,6 +291,52 @@ static int dec_str(dec *d, const char **out, size_t *len)
     return 0;
 }
 
+/* ---- object keys ---- */
+
+static unsigned key_slot(const char *s, size_t n)
+{
+    uint64_t a = n, b = 0;
+    size_t i;
+    if (n >= 8) {
+        memcpy(&a, s, 8);
+        memcpy(&b, s + n - 8, 8);
+    } else {
+        for (i = 0; i < n; i++)
+            a = a << 8 | (unsigned char)s[i];
+    }
+    a = (a ^ (b * 0x9E3779B97F4A7C15u) ^ n) * 0xFF51AFD7ED558CCDu;
+    return (unsigned)(a >> 32) & (DYN_KEY_SLOTS - 1);
+}
+
+/* Pushes key s[0..n), from the codec's key cache when it is there. */
+static void push_key(dec *d, const char *s, size_t n)
+{
+    lua_State *L = d->L;
+    dyn_key *k;
+    unsigned slot;
+    size_t len;
+    const char *text;
+    if (n > DYN_KEY_MAX) {
+        lua_pushlstring(L, s, n);
+        return;
+    }
+    slot = key_slot(s, n);
+    k = &d->c->keys[slot];
+    if (k->len == n + 1 && memcmp(k->text, s, n) == 0) {
+        lua_rawgeti(L, d->keys, (lua_Integer)slot + 1);
+        return;
+    }
+    /* s may be the codec's buffer, which a finalizer run by this
+     * allocation may reuse: the slot takes its text from the new string. */
+    lua_pushlstring(L, s, n);
+    k->len = 0;
+    lua_pushvalue(L, -1);
+    lua_rawseti(L, d->keys, (lua_Integer)slot + 1);
+    text = lua_tolstring(L, -1, &len);
+    memcpy(k->text, text, len);
+    k->len = (unsigned char)(len + 1);
+}
+
 /* ---- literals and numbers ---- */
 
 /* Matches word at d->p; on mismatch records the error and returns 0. */
@@ -357,7 +404,7 @@ static int dec_object(dec *d, int map, int depth)
             return too_deep(d);
         if (dec_str(d, &ks, &kl))
             return -1;
-        lua_pushlstring(L, ks, kl);
+        push_key(d, ks, kl);
         k = lua_gettop(L);
         SKIP_WS(d->p);
         if (*d->p != ':')
@@ -716,7 +763,7 @@ static int dec_av_map(dec *d, int depth)
             return too_deep(d);
         if (dec_str(d, &ks, &kl))
             return -1;
-        lua_pushlstring(L, ks, kl);
+        push_key(d, ks, kl);
         SKIP_WS(d->p);
         if (*d->p != ':')
             return syntax(d, d->p, "expected ':'");
@@ -973,6 +1020,8 @@ static int decode(lua_State *L, dyn_codec *c, const char *s, size_t len,
     dec d;
     int base = lua_gettop(L);
     char pos[DYN_NUMBER_BUFSIZE];
+    dyn_getuservalue(L, 1); /* the codec's: the key cache's strings */
+    d.keys = lua_gettop(L);
     d.L = L;
     d.c = c;
     d.start = s;

@@ -449,6 +449,21 @@ static CURLcode string_option(lua_State *L, CURL *h, CURLoption opt, const char 
     return rc;
 }
 
+/* Whether the environment names a proxy for any URL this client can fetch,
+ * as libcurl reads it (an empty value names none). */
+static int env_names_proxy(void)
+{
+    static const char *const vars[] = {"http_proxy", "https_proxy", "HTTPS_PROXY",
+                                       "all_proxy", "ALL_PROXY"};
+    size_t i;
+    for (i = 0; i < sizeof vars / sizeof vars[0]; i++) {
+        const char *v = getenv(vars[i]);
+        if (v && *v)
+            return 1;
+    }
+    return 0;
+}
+
 static int http_new(lua_State *L)
 {
     http_client *c;
@@ -498,8 +513,16 @@ static int http_new(lua_State *L)
     SETS(CURLOPT_CAINFO, "cafile");
     SETS(CURLOPT_CAPATH, "capath");
     /* Without a proxy option libcurl honours http_proxy/https_proxy/no_proxy;
-     * proxy = "" turns that off. */
-    SETS(CURLOPT_PROXY, "proxy");
+     * proxy = "" turns that off. libcurl reads those variables again at
+     * every request (1,500 instructions): when none names a proxy as the
+     * client is made, it is told there is none. */
+    if (get_option(L, "proxy") == LUA_TSTRING) {
+        SET(CURLOPT_PROXY, lua_tostring(L, -1));
+    } else if (!env_names_proxy()) {
+        SET(CURLOPT_PROXY, "");
+        SET(CURLOPT_NOPROXY, "");
+    }
+    lua_pop(L, 1);
     SETS(CURLOPT_USERAGENT, "user_agent");
     if (boolean_option(L, "tcp_keepalive", 1)) {
         /* Probe idle connections so a dead peer is noticed before reuse. */

@@ -67,6 +67,9 @@ typedef struct {
     const char *last_secret, *last_region, *last_service;
     char last_date[8];
     const key_entry *last;
+    /* sign_post's clock: the second last read, and its time stamp */
+    time_t now;
+    char now_stamp[17];
     dyn_buf buf[B_COUNT];
 } signer;
 
@@ -420,9 +423,15 @@ static int signer_sign_post(lua_State *L)
     get_token(L, 7, fn, &c);
     c.region = get_string(L, 8, fn, "region", &c.region_len, 1);
     c.service = get_string(L, 9, fn, "service", &c.service_len, 1);
-    if (lua_isnoneornil(L, 10)) /* now */
-        sigv4_format_time((lua_Integer)time(NULL), c.amz_date);
-    else
+    if (lua_isnoneornil(L, 10)) { /* now: formatted once a second */
+        time_t now = time(NULL);
+        if (now != S->now || !S->now_stamp[0]) {
+            if (!sigv4_format_time((lua_Integer)now, S->now_stamp))
+                return luaL_error(L, "the system clock is outside the years 0-9999");
+            S->now = now;
+        }
+        memcpy(c.amz_date, S->now_stamp, sizeof c.amz_date);
+    } else
         get_time(L, 10, fn, 0, c.amz_date);
 
     signed_headers = c.token

@@ -58,15 +58,19 @@ local function send(self, op, body, timeout, lazy_output)
   local token = creds.session_token
   local authorization, date = self.signer:sign_post(self.host, op.target, body, creds.access_key_id,
     creds.secret_access_key, token, self.region, SERVICE) -- signed now
-  local headers = { CONTENT_TYPE, op.target_header, self.host_header, date, authorization,
-    token and ("X-Amz-Security-Token: " .. token) or nil }
 
   -- Outside coroutines (where no task can run), the libcurl transport's
   -- client is called directly: the same blocking request, a layer less.
+  -- As nothing else can send meanwhile, one headers table serves them all.
   local transport, status, rheaders, rbody = self.transport, nil, nil, nil
   local direct = transport.direct
   local co, main = running()
-  if direct and (main or co == nil) then
+  local blocking = direct and (main or co == nil)
+  local headers = blocking and self.direct_headers or {}
+  headers[1], headers[2], headers[3], headers[4], headers[5] =
+    CONTENT_TYPE, op.target_header, self.host_header, date, authorization
+  headers[6] = token and ("X-Amz-Security-Token: " .. token) or nil
+  if blocking then
     status, rheaders, rbody = direct:request("POST", self.url, headers, body, timeout)
   else
     status, rheaders, rbody = transport:request("POST", self.url, headers, body, timeout)
@@ -319,6 +323,7 @@ function M.new(opts)
     url = endpoint.url,
     host = endpoint.host,
     host_header = "Host: " .. endpoint.host,
+    direct_headers = {}, -- send()'s, for the transport's blocking client
     codec = core.codec { numbers = opts.numbers },
     signer = core.signer(),
     credentials = credentials.resolve(opts.credentials),
