@@ -750,6 +750,47 @@ describe("numbers", function()
       codec:decode('{"NS":["9007199254740993","0.1","-0","0.10000000000000000001"]}', V))
   end)
 
+  -- Short plain N text ([-]digits[.digits]) takes a one-pass path. It must
+  -- give what the general path gives the same number written with "e0",
+  -- and what strtod and the integer rules give, across its edges (15 and 16
+  -- digits, 2^53, integral decimals, leading and trailing zeros).
+  it("reads short plain N text as the general path and strtod do", function()
+    local codec = core.codec()
+    local function read(text) return assert(codec:decode(('{"N":"%s"}'):format(text), V)) end
+    math.randomseed(11)
+    local by_strtod = 0
+    for _ = 1, 20000 do
+      local digits = {}
+      for i = 1, math.random(1, 18) do digits[i] = tostring(math.random(0, 9)) end
+      if math.random(4) == 1 then digits[1] = "0" end
+      if math.random(8) == 1 then for i = #digits - 2, #digits do digits[i] = digits[i] and "0" end end
+      local text = table.concat(digits)
+      local dot = math.random(0, #text - 1)
+      if dot > 0 then text = text:sub(1, dot) .. "." .. text:sub(dot + 1) end
+      if math.random(2) == 1 then text = "-" .. text end
+
+      local got, general = read(text), read(text .. "e0")
+      assert.equal(math_type(general), math_type(got), text)
+      assert.equal(tostring(general), tostring(got), text)
+
+      local sig = text:gsub("[-.]", ""):gsub("^0+", ""):gsub("0+$", "")
+      local integral = not text:find("%.") or text:find("%.0*$")
+      local value = tonumber(text)
+      local want
+      if integral and math.abs(value) <= 2 ^ 53 then
+        want = math.tointeger and math.tointeger(value) or value
+      elseif not integral and #sig <= 15 then
+        want = value
+      end
+      if want ~= nil then
+        assert.equal(want, got, text)
+        assert.equal(math_type(want), math_type(got), text)
+        by_strtod = by_strtod + 1
+      end
+    end
+    assert.truthy(by_strtod > 10000, by_strtod)
+  end)
+
   it("round-trips integers and floats at the edges", function()
     local edges = { 0.1, -1e-130, 0.1 + 0.2, 1 / 3, 123456.789 }
     add_cases(edges, jit and { 2 ^ 53, -2 ^ 53, 2 ^ 53 - 1, 4503599627370495.5 } or

@@ -758,10 +758,65 @@ int dyn_number_push(lua_State *L, dyn_numctx *ctx, const char *s, size_t len,
     return DYN_NUM_OK;
 }
 
+/* The usual N, [-]digits[.digits] in at most 17 bytes, read in one pass:
+ * an integer up to 2^53, or a decimal of up to 15 digits (which the
+ * nearest double keeps exactly, by Clinger's fast path). Returns 1 with
+ * the value pushed, or 0 to leave the number to the general path. Any
+ * numbers mode but DECIMAL gives these values. */
+static int push_plain(lua_State *L, const char *s, size_t len)
+{
+    static const uint64_t pow10_int[] = {
+        1, 10, 100, 1000, 10000, 100000, 1000000, 10000000, 100000000,
+        1000000000, 10000000000u, 100000000000u, 1000000000000u,
+        10000000000000u, 100000000000000u, 1000000000000000u,
+        10000000000000000u
+    };
+    const char *p = s, *end = s + len;
+    uint64_t mant = 0;
+    int neg = 0, frac = -1; /* digits after the '.'; -1 without one */
+    double d;
+    if (len == 0 || len > 17)
+        return 0;
+    if (*p == '-') {
+        neg = 1;
+        p++;
+    }
+    if (p == end || !is_digit(*p))
+        return 0;
+    for (; p < end; p++) {
+        if (is_digit(*p)) {
+            mant = mant * 10 + (uint64_t)(*p - '0');
+            if (frac >= 0)
+                frac++;
+        } else if (*p == '.' && frac < 0 && p + 1 < end) {
+            frac = 0;
+        } else {
+            return 0;
+        }
+    }
+    if (frac > 0 && mant % pow10_int[frac] == 0) {
+        mant /= pow10_int[frac]; /* 14.00 is the integer 14 */
+        frac = 0;
+    }
+    if (frac <= 0) {
+        if (mant > MAX_EXACT_MANT)
+            return 0;
+        lua_pushinteger(L, neg ? -(lua_Integer)mant : (lua_Integer)mant);
+        return 1;
+    }
+    if (mant >= pow10_int[15])
+        return 0;
+    d = (double)mant / pow10_exact[frac];
+    lua_pushnumber(L, (lua_Number)(neg ? -d : d));
+    return 1;
+}
+
 int dyn_number_push_text(lua_State *L, dyn_numctx *ctx, const char *s,
                          size_t len, int mode)
 {
     dyn_number n;
+    if (mode != DYN_NUMBERS_DECIMAL && push_plain(L, s, len))
+        return DYN_NUM_OK;
     if (!dyn_number_scan(s, len, 0, &n))
         return DYN_NUM_BAD;
     return dyn_number_push(L, ctx, s, len, &n, mode);
