@@ -373,6 +373,77 @@ describe("core.http", function()
       assert.truthy(body:find('"User-Agent","dynamo-test/1.0"', 1, true), body)
     end)
 
+    -- client:post_signed is signer:sign_post and client:request in one
+    -- call: the server must see exactly the lines sign_post makes.
+    describe("post_signed", function()
+      local cjson = require "cjson"
+      local HOST, TARGET, BODY = "dynamodb.example", "DynamoDB_20120810.GetItem", '{"TableName":"t"}'
+      local HEADERS = { "Content-Type: application/x-amz-json-1.0", "X-Amz-Target: " .. TARGET, "Host: " .. HOST }
+
+      -- The echoed request's headers by lower-case name.
+      local function seen(body)
+        local raw, out = cjson.decode(body).headers, {}
+        for i = 1, #raw, 2 do out[raw[i]:lower()] = raw[i + 1] end
+        return out
+      end
+
+      -- Epoch seconds of YYYYMMDDTHHMMSSZ (days from the civil date).
+      local function epoch(stamp)
+        local y, m, d, H, M, S = stamp:match("^(%d%d%d%d)(%d%d)(%d%d)T(%d%d)(%d%d)(%d%d)Z$")
+        y, m, d = tonumber(y), tonumber(m), tonumber(d)
+        if m <= 2 then y = y - 1 end
+        local era = y // 400
+        local yoe = y - era * 400
+        local doy = (153 * (m + (m > 2 and -3 or 9)) + 2) // 5 + d - 1
+        local days = era * 146097 + yoe * 365 + yoe // 4 - yoe // 100 + doy - 719468
+        return days * 86400 + tonumber(H) * 3600 + tonumber(M) * 60 + tonumber(S)
+      end
+
+      for _, token in ipairs { false, "the-session-token" } do
+        it("sends the lines sign_post makes" .. (token and ", with a session token" or ""), function()
+          local signer = core.signer()
+          local status, head, body = c:post_signed(signer, HOST, TARGET, BODY, "AKID", "secret", token or nil,
+            "eu-west-1", "dynamodb", url, HEADERS, 5)
+          assert.equal(200, status, head)
+          local got = seen(body)
+          assert.equal(BODY, cjson.decode(body).body)
+          local date = got["x-amz-date"]
+          local authorization = core.signer():sign_post(HOST, TARGET, BODY, "AKID", "secret", token or nil,
+            "eu-west-1", "dynamodb", epoch(date))
+          assert.equal(authorization, "Authorization: " .. got.authorization)
+          assert.equal(token or nil, got["x-amz-security-token"])
+          assert.equal(TARGET, got["x-amz-target"])
+          assert.equal(HOST, got.host)
+          assert.is_nil(got.expect)
+        end)
+      end
+
+      it("names the argument it cannot use", function()
+        local signer = core.signer()
+        local function call(i, v)
+          local args = { signer, HOST, TARGET, BODY, "AKID", "secret", nil, "eu-west-1", "dynamodb", url, HEADERS, 5 }
+          args[i] = v
+          return select(2, pcall(c.post_signed, c, table.unpack(args, 1, 12)))
+        end
+        assert.matches("bad argument 'signer' to 'post_signed' %(dynamo.signer expected, got table%)", call(1, {}))
+        assert.matches("bad argument 'host' to 'post_signed' %(string expected, got nil%)", call(2, nil))
+        assert.matches("bad argument 'body' to 'post_signed' %(string expected, got number%)", call(4, 1))
+        assert.matches("bad argument 'url' to 'post_signed' %(string expected, got boolean%)", call(10, false))
+        assert.matches("bad argument 'headers' to 'post_signed' %(table expected, got string%)", call(11, "x"))
+        assert.matches("bad argument 'headers%[1%]' to 'post_signed' %(header contains CR, LF or a zero byte%)",
+          call(11, { "X: a\r\nY: b" }))
+        assert.matches("bad argument 'timeout' to 'post_signed' %(positive number expected, got %-1%)", call(12, -1))
+      end)
+
+      it("answers closed once the client is closed", function()
+        c:close()
+        local ok, kind = c:post_signed(core.signer(), HOST, TARGET, BODY, "AKID", "secret", nil, "eu-west-1",
+          "dynamodb", url, HEADERS)
+        assert.is_nil(ok)
+        assert.equal("closed", kind)
+      end)
+    end)
+
     -- The client reads the proxy variables once, when it is made (libcurl
     -- would read them at every request); the echo server, as the proxy,
     -- shows the absolute URL a proxy is asked for.

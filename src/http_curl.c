@@ -5,6 +5,9 @@
  * and response buffers, so a request after the first allocates nothing of
  * its own beyond the Lua values it returns. The same handle is the
  * template that client:start copies for concurrent transfers (http_multi.c).
+ * client:post_signed is the client's own blocking DynamoDB call: it signs
+ * (sigv4.c) and sends in one call, the signed lines never becoming Lua
+ * strings.
  * Programmer mistakes (bad argument types) raise; everything that can fail
  * at run time comes back as nil, kind, message. */
 #include <curl/curl.h>
@@ -14,6 +17,7 @@
 #include <string.h>
 #include "http.h"
 #include "crc32.h"
+#include "sigv4.h"
 
 #define GLOBAL_MT "dynamo.curl_global"
 
@@ -24,7 +28,7 @@ typedef struct {
     CURL *curl;                 /* NULL once closed */
     http_sink sink;             /* response buffers, reused */
     struct curl_slist *nodes;   /* request header list, reused; data points at Lua strings */
-    size_t nnodes;
+    size_t nnodes, used;        /* allocated, and in the list being built */
     lua_Integer requests;       /* transfers attempted */
     lua_Integer connects;       /* new connections opened (sum of CURLINFO_NUM_CONNECTS) */
     long timeout_ms;            /* the client's request timeout */
@@ -73,6 +77,17 @@ CURL *dyn_http_template(lua_State *L, int idx, const char *fn)
     return check_client(L, idx, fn)->curl;
 }
 
+/* An optional timeout in seconds at idx, as milliseconds (0: none). */
+static long check_timeout(lua_State *L, int idx, const char *fn)
+{
+    if (lua_isnoneornil(L, idx))
+        return 0;
+    if (lua_type(L, idx) != LUA_TNUMBER || !(lua_tonumber(L, idx) > 0))
+        luaL_error(L, "bad argument 'timeout' to '%s' (positive number expected, got %s)", fn,
+                   lua_type(L, idx) == LUA_TNUMBER ? lua_tostring(L, idx) : luaL_typename(L, idx));
+    return to_ms((double)lua_tonumber(L, idx));
+}
+
 void dyn_http_check_args(lua_State *L, int idx, const char *fn, http_args *a)
 {
     if (lua_type(L, idx) != LUA_TSTRING)
@@ -91,14 +106,7 @@ void dyn_http_check_args(lua_State *L, int idx, const char *fn, http_args *a)
         a->body = lua_tolstring(L, idx + 3, &a->blen);
     }
     a->is_head = !a->body && a->mlen == 4 && memcmp(a->method, "HEAD", 4) == 0;
-    a->timeout_ms = 0;
-    if (!lua_isnoneornil(L, idx + 4)) {
-        if (lua_type(L, idx + 4) != LUA_TNUMBER || !(lua_tonumber(L, idx + 4) > 0))
-            luaL_error(L, "bad argument 'timeout' to '%s' (positive number expected, got %s)", fn,
-                       lua_type(L, idx + 4) == LUA_TNUMBER ? lua_tostring(L, idx + 4)
-                                                           : luaL_typename(L, idx + 4));
-        a->timeout_ms = to_ms((double)lua_tonumber(L, idx + 4));
-    }
+    a->timeout_ms = check_timeout(L, idx + 4, fn);
 }
 
 const char *dyn_http_header(lua_State *L, int idx, size_t i, const char *fn)
@@ -171,38 +179,53 @@ static int push_reentered(lua_State *L, http_client *c)
     return 3;
 }
 
-/* Checks the headers array and builds the reused slist from it. The
- * strings stay on the Lua stack, which keeps the node pointers valid
- * until the transfer is done. */
-static void build_headers(lua_State *L, http_client *c, int idx)
+/* Checks the headers array and builds the reused slist from it, with room
+ * for `extra` more lines before the closing "Expect:" (add_line). The
+ * strings stay on the Lua stack, which keeps the node pointers valid until
+ * the transfer is done. */
+static void build_headers(lua_State *L, http_client *c, int idx, size_t extra, const char *fn)
 {
     size_t n = lua_isnoneornil(L, idx) ? 0 : (size_t)dyn_rawlen(L, idx), i;
     if (n > 10000)
-        luaL_error(L, "bad argument 'headers' to 'request' (more than 10000 headers)");
+        luaL_error(L, "bad argument 'headers' to '%s' (more than 10000 headers)", fn);
     luaL_checkstack(L, (int)n, "too many headers");
-    if (n + 1 > c->nnodes) {
-        struct curl_slist *nodes = realloc(c->nodes, (n + 1) * sizeof *nodes);
+    if (n + extra + 1 > c->nnodes) {
+        struct curl_slist *nodes = realloc(c->nodes, (n + extra + 1) * sizeof *nodes);
         if (!nodes)
             luaL_error(L, "out of memory");
         c->nodes = nodes;
-        c->nnodes = n + 1;
+        c->nnodes = n + extra + 1;
     }
-    for (i = 0; i < n; i++) {
-        c->nodes[i].data = (char *)dyn_http_header(L, idx, i, "request");
-        c->nodes[i].next = &c->nodes[i + 1];
-    }
-    /* libcurl adds "Expect: 100-continue" to larger bodies (from 1 KiB or
-     * 1 MiB, by version) and then waits a round trip, or up to a second, for
-     * the interim answer; an empty Expect turns that off. */
-    c->nodes[n].data = (char *)"Expect:";
-    c->nodes[n].next = NULL;
+    c->used = 0;
+    for (i = 0; i < n; i++)
+        c->nodes[c->used++].data = (char *)dyn_http_header(L, idx, i, fn);
 }
 
-static int http_request(lua_State *L)
+/* Appends a line to the slist being built (room made by build_headers). */
+static void add_line(http_client *c, const char *line)
 {
-    http_client *c = check_client(L, 1, "request");
-    http_args a;
-    CURL *h;
+    c->nodes[c->used++].data = (char *)line;
+}
+
+/* Links the slist and closes it with "Expect:": libcurl adds "Expect:
+ * 100-continue" to larger bodies (from 1 KiB or 1 MiB, by version) and then
+ * waits a round trip, or up to a second, for the interim answer; an empty
+ * Expect turns that off. */
+static struct curl_slist *finish_headers(http_client *c)
+{
+    size_t i;
+    add_line(c, "Expect:");
+    for (i = 0; i + 1 < c->used; i++)
+        c->nodes[i].next = &c->nodes[i + 1];
+    c->nodes[c->used - 1].next = NULL;
+    return c->nodes;
+}
+
+/* The transfer, and its results pushed: status, header block, body, or nil,
+ * kind, message. */
+static int transfer(lua_State *L, http_client *c, const http_args *a, struct curl_slist *headers)
+{
+    CURL *h = c->curl;
     CURLcode rc;
     long status = 0, nconn = 0;
     unsigned gen;
@@ -210,42 +233,31 @@ static int http_request(lua_State *L)
     size_t rhlen, rblen;
     http_sink *s = &c->sink;
 
-    dyn_http_check_args(L, 2, "request", &a);
-    lua_settop(L, 6);
-    if (!c->curl) {
-        lua_pushnil(L);
-        lua_pushliteral(L, "closed");
-        lua_pushliteral(L, "the HTTP client is closed");
-        return 3;
-    }
-    build_headers(L, c, 4);
-
-    h = c->curl;
     s->errbuf[0] = 0;
     s->oom = 0;
-    dyn_http_set_method(h, &a, 0);
-    curl_easy_setopt(h, CURLOPT_HTTPHEADER, c->nodes);
-    if ((rc = curl_easy_setopt(h, CURLOPT_URL, a.url)) != CURLE_OK)
-        return dyn_http_push_failure(L, s, rc, a.url);
+    dyn_http_set_method(h, a, 0);
+    curl_easy_setopt(h, CURLOPT_HTTPHEADER, headers);
+    if ((rc = curl_easy_setopt(h, CURLOPT_URL, a->url)) != CURLE_OK)
+        return dyn_http_push_failure(L, s, rc, a->url);
 
     dyn_buf_reset(&s->body);
     dyn_buf_reset(&s->head);
     gen = ++c->gen;
-    if (a.timeout_ms)
-        curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, a.timeout_ms);
+    if (a->timeout_ms)
+        curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, a->timeout_ms);
     rc = curl_easy_perform(h);
-    if (a.timeout_ms)
+    if (a->timeout_ms)
         curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, c->timeout_ms);
     c->requests++;
     if (curl_easy_getinfo(h, CURLINFO_NUM_CONNECTS, &nconn) == CURLE_OK)
         c->connects += nconn;
     if (rc != CURLE_OK)
-        return dyn_http_push_failure(L, s, rc, a.url);
+        return dyn_http_push_failure(L, s, rc, a->url);
 
     curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
     if (!dyn_http_collect_head(h, status, s)) {
         s->oom = 1;
-        return dyn_http_push_failure(L, s, CURLE_OUT_OF_MEMORY, a.url);
+        return dyn_http_push_failure(L, s, CURLE_OUT_OF_MEMORY, a->url);
     }
     lua_pushinteger(L, (lua_Integer)status);
     /* From here on Lua allocates, so a finalizer may run and use or close
@@ -262,9 +274,64 @@ static int http_request(lua_State *L)
     rhead = lua_tolstring(L, -2, &rhlen);
     rbody = lua_tolstring(L, -1, &rblen);
     /* A HEAD response's x-amz-crc32 describes a body that was not sent. */
-    if (!a.is_head && !dyn_http_check_crc32(L, rhead, rhlen, rbody, rblen))
+    if (!a->is_head && !dyn_http_check_crc32(L, rhead, rhlen, rbody, rblen))
         return 3;
     return 3;
+}
+
+static int push_closed(lua_State *L)
+{
+    lua_pushnil(L);
+    lua_pushliteral(L, "closed");
+    lua_pushliteral(L, "the HTTP client is closed");
+    return 3;
+}
+
+static int http_request(lua_State *L)
+{
+    http_client *c = check_client(L, 1, "request");
+    http_args a;
+    dyn_http_check_args(L, 2, "request", &a);
+    lua_settop(L, 6);
+    if (!c->curl)
+        return push_closed(L);
+    build_headers(L, c, 4, 0, "request");
+    return transfer(L, c, &a, finish_headers(c));
+}
+
+/* client:post_signed(signer, host, target, body, access_key, secret_key,
+ *                    token, region, service, url, headers[, timeout])
+ * signer:sign_post and client:request("POST", url, headers + the signed
+ * lines, body, timeout) in one call: the signed lines go from the signer's
+ * buffers to libcurl without becoming Lua strings. */
+static int http_post_signed(lua_State *L)
+{
+    static const char fn[] = "post_signed";
+    http_client *c = check_client(L, 1, fn);
+    http_args a;
+    dyn_sigv4_lines signed_lines;
+
+    lua_settop(L, 13);
+    a.method = "POST";
+    a.mlen = 4;
+    a.is_head = 0;
+    a.url = check_cstring(L, 11, "url", fn);
+    if (!lua_isnil(L, 12) && !lua_istable(L, 12))
+        type_error(L, "headers", fn, "table", 12);
+    a.timeout_ms = check_timeout(L, 13, fn);
+    /* Signing may allocate, and so run a finalizer that uses this client:
+     * it comes first. From the list's building to the transfer nothing
+     * allocates, so the signed lines stay valid. */
+    dyn_sigv4_sign_post(L, 2, 3, 0, fn, &signed_lines);
+    a.body = lua_tolstring(L, 5, &a.blen);
+    if (!c->curl)
+        return push_closed(L);
+    build_headers(L, c, 12, 3, fn);
+    if (signed_lines.token)
+        add_line(c, signed_lines.token);
+    add_line(c, signed_lines.date);
+    add_line(c, signed_lines.authorization);
+    return transfer(L, c, &a, finish_headers(c));
 }
 
 /* ---- client:stats, close, gc, tostring ---------------------------------- */
@@ -554,6 +621,7 @@ void dyn_open_http(lua_State *L)
 {
     static const luaL_Reg methods[] = {
         {"request", http_request},
+        {"post_signed", http_post_signed},
         {"stats", http_stats},
         {"close", http_close},
         {NULL, NULL},

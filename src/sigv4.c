@@ -78,6 +78,9 @@ typedef struct {
     const char *access_key, *secret_key, *token, *region, *service;
     size_t access_key_len, secret_key_len, token_len, region_len, service_len;
     char amz_date[17];
+    /* stack slots of the signer and of the secret, region and service
+     * strings, which the key cache keeps in the signer's user value */
+    int self, slots[3];
 } credentials;
 
 /* ---- errors ---------------------------------------------------------- */
@@ -170,10 +173,10 @@ static void get_time(lua_State *L, int idx, const char *fn, int allow_string, ch
 
 /* ---- the signer userdata -------------------------------------------- */
 
-static signer *check_signer(lua_State *L, const char *fn)
+static signer *check_signer(lua_State *L, int idx, const char *fn)
 {
-    signer *S = lua_touserdata(L, 1);
-    if (S && lua_getmetatable(L, 1)) {
+    signer *S = lua_touserdata(L, idx);
+    if (S && lua_getmetatable(L, idx)) {
         int same;
         luaL_getmetatable(L, SIGNER_MT);
         same = lua_rawequal(L, -1, -2);
@@ -184,7 +187,7 @@ static signer *check_signer(lua_State *L, const char *fn)
             return S;
         }
     }
-    type_error(L, fn, "self", SIGNER_MT, 1);
+    type_error(L, fn, idx == 1 ? "self" : "signer", SIGNER_MT, idx);
     return NULL;
 }
 
@@ -281,15 +284,15 @@ static void key_id(lua_State *L, signer *S, const credentials *c, unsigned char 
         luaL_error(L, "SHA-256 failed (OpenSSL)");
 }
 
-/* Makes e the last key, from c's strings (on the stack at idx: secret,
- * region, service), which the user value keeps alive. */
-static const key_entry *remember(lua_State *L, signer *S, const credentials *c, const int idx[3],
+/* Makes e the last key, from c's strings (on the stack at c->slots:
+ * secret, region, service), which the user value keeps alive. */
+static const key_entry *remember(lua_State *L, signer *S, const credentials *c,
                                  const key_entry *e)
 {
     int i;
-    dyn_getuservalue(L, 1);
+    dyn_getuservalue(L, c->self);
     for (i = 0; i < 3; i++) {
-        lua_pushvalue(L, idx[i]);
+        lua_pushvalue(L, c->slots[i]);
         lua_rawseti(L, -2, i + 1);
     }
     lua_pop(L, 1);
@@ -303,7 +306,7 @@ static const key_entry *remember(lua_State *L, signer *S, const credentials *c, 
 
 /* kSigning = HMAC(HMAC(HMAC(HMAC("AWS4" + secret, date), region), service),
  * "aws4_request"), from the cache when possible. */
-static const key_entry *signing_key(lua_State *L, signer *S, const credentials *c, const int idx[3])
+static const key_entry *signing_key(lua_State *L, signer *S, const credentials *c)
 {
     unsigned char id[32], a[32], b[32];
     dyn_buf *k = &S->buf[B_KEY];
@@ -317,7 +320,7 @@ static const key_entry *signing_key(lua_State *L, signer *S, const credentials *
     key_id(L, S, c, id);
     for (i = 0; i < KEY_CACHE_SIZE; i++)
         if (S->cache[i].used && CRYPTO_memcmp(S->cache[i].id, id, 32) == 0)
-            return remember(L, S, c, idx, &S->cache[i]);
+            return remember(L, S, c, &S->cache[i]);
 
     dyn_buf_reset(k);
     dyn_buf_reserve(L, k, 4 + c->secret_key_len);
@@ -340,7 +343,7 @@ static const key_entry *signing_key(lua_State *L, signer *S, const credentials *
     memcpy(e->id, id, 32);
     e->used = 1;
     S->next = (S->next + 1) % KEY_CACHE_SIZE;
-    return remember(L, S, c, idx, e);
+    return remember(L, S, c, e);
 }
 
 /* ---- shared signing steps ------------------------------------------ */
@@ -357,9 +360,8 @@ static void add_scope(lua_State *L, dyn_buf *b, const credentials *c)
 }
 
 /* String to sign (into B_STS) and hex signature from the canonical request
- * in B_CREQ. idx: the stack slots of c's secret, region and service. */
-static void sign_canonical(lua_State *L, signer *S, const credentials *c, const int idx[3],
-                           char sig[65])
+ * in B_CREQ. */
+static void sign_canonical(lua_State *L, signer *S, const credentials *c, char sig[65])
 {
     dyn_buf *creq = &S->buf[B_CREQ], *sts = &S->buf[B_STS];
     const key_entry *key;
@@ -376,7 +378,7 @@ static void sign_canonical(lua_State *L, signer *S, const credentials *c, const 
     digest_hex(L, S, creq->data, creq->len, p);
     sts->len += 64;
 
-    key = signing_key(L, S, c, idx);
+    key = signing_key(L, S, c);
     if (!dyn_hmac_sign(&key->hmac, &S->md, sts->data, sts->len, mac))
         luaL_error(L, "HMAC-SHA256 failed (OpenSSL)");
     sigv4_hex(sig, mac, 32);
@@ -402,37 +404,48 @@ static void build_authorization(lua_State *L, signer *S, const credentials *c, c
 
 /* ---- signer:sign_post ----------------------------------------------- */
 
+/* Makes b's text a C string too (libcurl takes header lines as such). */
+static void terminate(lua_State *L, dyn_buf *b)
+{
+    dyn_buf_reserve(L, b, 1)[0] = '\0';
+}
+
 /* The DynamoDB JSON request, POST / with no query: its canonical form is
  * fixed apart from four values, so it is written directly instead of being
  * sorted. The spec checks it against signer:sign. */
-static int signer_sign_post(lua_State *L)
+void dyn_sigv4_sign_post(lua_State *L, int self, int at, int time_at, const char *fn,
+                         dyn_sigv4_lines *out)
 {
-    static const char fn[] = "sign_post";
-    signer *S = check_signer(L, fn);
-    dyn_buf *creq = &S->buf[B_CREQ];
+    signer *S = check_signer(L, self, fn);
+    dyn_buf *creq = &S->buf[B_CREQ], *auth = &S->buf[B_OUT], *token = &S->buf[B_STS];
     credentials c;
     size_t host_len, target_len, body_len, sh_len;
-    const char *host = get_string(L, 2, fn, "host", &host_len, 1);
-    const char *target = get_string(L, 3, fn, "target", &target_len, 1);
-    const char *body = get_string(L, 4, fn, "body", &body_len, 1);
+    const char *host = get_string(L, at, fn, "host", &host_len, 1);
+    const char *target = get_string(L, at + 1, fn, "target", &target_len, 1);
+    const char *body = get_string(L, at + 2, fn, "body", &body_len, 1);
     const char *signed_headers;
     char *p, sig[65];
 
-    c.access_key = get_string(L, 5, fn, "access_key", &c.access_key_len, 1);
-    c.secret_key = get_string(L, 6, fn, "secret_key", &c.secret_key_len, 1);
-    get_token(L, 7, fn, &c);
-    c.region = get_string(L, 8, fn, "region", &c.region_len, 1);
-    c.service = get_string(L, 9, fn, "service", &c.service_len, 1);
-    if (lua_isnoneornil(L, 10)) { /* now: formatted once a second */
+    c.access_key = get_string(L, at + 3, fn, "access_key", &c.access_key_len, 1);
+    c.secret_key = get_string(L, at + 4, fn, "secret_key", &c.secret_key_len, 1);
+    get_token(L, at + 5, fn, &c);
+    c.region = get_string(L, at + 6, fn, "region", &c.region_len, 1);
+    c.service = get_string(L, at + 7, fn, "service", &c.service_len, 1);
+    c.self = self;
+    c.slots[0] = at + 4;
+    c.slots[1] = at + 6;
+    c.slots[2] = at + 7;
+    if (!time_at || lua_isnoneornil(L, time_at)) { /* now: formatted once a second */
         time_t now = time(NULL);
         if (now != S->now || !S->now_stamp[0]) {
             if (!sigv4_format_time((lua_Integer)now, S->now_stamp))
-                return luaL_error(L, "the system clock is outside the years 0-9999");
+                luaL_error(L, "the system clock is outside the years 0-9999");
             S->now = now;
         }
         memcpy(c.amz_date, S->now_stamp, sizeof c.amz_date);
-    } else
-        get_time(L, 10, fn, 0, c.amz_date);
+    } else {
+        get_time(L, time_at, fn, 0, c.amz_date);
+    }
 
     signed_headers = c.token
         ? "content-type;host;x-amz-date;x-amz-security-token;x-amz-target"
@@ -456,18 +469,37 @@ static int signer_sign_post(lua_State *L)
     p = dyn_buf_reserve(L, creq, 64);
     digest_hex(L, S, body, body_len, p);
     creq->len += 64;
+    sign_canonical(L, S, &c, sig);
 
-    {
-        static const int idx[3] = {6, 8, 9}; /* secret_key, region, service */
-        sign_canonical(L, S, &c, idx, sig);
-    }
-    /* Whole header lines: the client sends them as they are. */
+    /* Whole header lines: the client sends them as they are. The canonical
+     * request and the string to sign are done with, so their buffers take
+     * the date and token lines. */
     build_authorization(L, S, &c, "Authorization: ", signed_headers, sh_len, sig);
-    lua_pushlstring(L, S->buf[B_OUT].data, S->buf[B_OUT].len);
     dyn_buf_reset(creq);
     dyn_buf_adds(L, creq, "X-Amz-Date: ");
     dyn_buf_add(L, creq, c.amz_date, 16);
-    lua_pushlstring(L, creq->data, creq->len);
+    dyn_buf_reset(token);
+    if (c.token) {
+        dyn_buf_adds(L, token, "X-Amz-Security-Token: ");
+        dyn_buf_add(L, token, c.token, c.token_len);
+    }
+    terminate(L, auth);
+    terminate(L, creq);
+    terminate(L, token);
+    out->authorization = auth->data;
+    out->authorization_len = auth->len;
+    out->date = creq->data;
+    out->date_len = creq->len;
+    out->token = c.token ? token->data : NULL;
+    out->token_len = token->len;
+}
+
+static int signer_sign_post(lua_State *L)
+{
+    dyn_sigv4_lines lines;
+    dyn_sigv4_sign_post(L, 1, 2, 10, "sign_post", &lines);
+    lua_pushlstring(L, lines.authorization, lines.authorization_len);
+    lua_pushlstring(L, lines.date, lines.date_len);
     return 2;
 }
 
@@ -621,7 +653,7 @@ static void add_presign_params(lua_State *L, signer *S, const credentials *c,
 static int signer_sign(lua_State *L)
 {
     static const char fn[] = "sign";
-    signer *S = check_signer(L, fn);
+    signer *S = check_signer(L, 1, fn);
     dyn_buf *htext = &S->buf[B_HTEXT], *hpairs = &S->buf[B_HPAIRS];
     dyn_buf *qtext = &S->buf[B_QTEXT], *qpairs = &S->buf[B_QPAIRS];
     dyn_buf *headers = &S->buf[B_HEADERS], *signed_h = &S->buf[B_SIGNED];
@@ -722,10 +754,11 @@ static int signer_sign(lua_State *L)
     dyn_buf_addc(L, creq, '\n');
     dyn_buf_add(L, creq, payload_hash, hash_len);
 
-    {
-        static const int idx[3] = {SLOT(F_SECRET_KEY), SLOT(F_REGION), SLOT(F_SERVICE)};
-        sign_canonical(L, S, &c, idx, sig);
-    }
+    c.self = 1;
+    c.slots[0] = SLOT(F_SECRET_KEY);
+    c.slots[1] = SLOT(F_REGION);
+    c.slots[2] = SLOT(F_SERVICE);
+    sign_canonical(L, S, &c, sig);
 
     lua_createtable(L, 0, 6);
     lua_pushlstring(L, creq->data, creq->len);

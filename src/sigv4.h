@@ -69,4 +69,21 @@ DYN_HIDDEN int sigv4_format_time(lua_Integer t, char out[17]);
 /* 1 when s is a well-formed YYYYMMDDTHHMMSSZ. */
 DYN_HIDDEN int sigv4_check_time(const char *s, size_t n);
 
+/* ---- the signer (sigv4.c), for the transport ---- */
+
+/* A signed DynamoDB POST's header lines, in the signer's buffers (and
+ * NUL-terminated): valid until the signer is used again. token is NULL
+ * without a session token. */
+typedef struct {
+    const char *authorization, *date, *token;
+    size_t authorization_len, date_len, token_len;
+} dyn_sigv4_lines;
+
+/* signer:sign_post's work: signs with the signer at stack slot self, from
+ * the arguments host, target, body, access_key, secret_key, token, region,
+ * service at slots at..at+7, and the time at time_at (0 or nil: now). fn
+ * names the caller in argument errors, which raise. */
+DYN_HIDDEN void dyn_sigv4_sign_post(lua_State *L, int self, int at, int time_at,
+                                    const char *fn, dyn_sigv4_lines *out);
+
 #endif

@@ -56,24 +56,24 @@ local function send(self, op, body, timeout, lazy_output)
     return nil, cerr
   end
   local token = creds.session_token
-  local authorization, date = self.signer:sign_post(self.host, op.target, body, creds.access_key_id,
-    creds.secret_access_key, token, self.region, SERVICE) -- signed now
 
   -- Outside coroutines (where no task can run), the libcurl transport's
-  -- client is called directly: the same blocking request, a layer less.
-  -- As nothing else can send meanwhile, one headers table serves them all.
+  -- client is called directly, and signs and sends in one call: the same
+  -- blocking request, a layer less. As nothing else can send meanwhile, one
+  -- headers table serves every call.
   local transport, status, rheaders, rbody = self.transport, nil, nil, nil
   local direct = transport.direct
   local co, main = running()
-  local blocking = direct and (main or co == nil)
-  local headers = blocking and self.direct_headers or {}
-  headers[1], headers[2], headers[3], headers[4], headers[5] =
-    CONTENT_TYPE, op.target_header, self.host_header, date, authorization
-  headers[6] = token and ("X-Amz-Security-Token: " .. token) or nil
-  if blocking then
-    status, rheaders, rbody = direct:request("POST", self.url, headers, body, timeout)
+  if direct and (main or co == nil) then
+    local headers = self.direct_headers
+    headers[2] = op.target_header
+    status, rheaders, rbody = direct:post_signed(self.signer, self.host, op.target, body, creds.access_key_id,
+      creds.secret_access_key, token, self.region, SERVICE, self.url, headers, timeout) -- signed now
   else
-    status, rheaders, rbody = transport:request("POST", self.url, headers, body, timeout)
+    local authorization, date = self.signer:sign_post(self.host, op.target, body, creds.access_key_id,
+      creds.secret_access_key, token, self.region, SERVICE) -- signed now
+    status, rheaders, rbody = transport:request("POST", self.url, { CONTENT_TYPE, op.target_header,
+      self.host_header, date, authorization, token and ("X-Amz-Security-Token: " .. token) or nil }, body, timeout)
   end
   if not status then
     return nil, errors.transport(op.name, rheaders, rbody), creds
@@ -318,12 +318,14 @@ function M.new(opts)
     error("bad argument 'transport' to 'dynamo.new' (expected an object with a request method)", 2)
   end
 
+  local host_header = "Host: " .. endpoint.host
   return setmetatable({
     region = region,
     url = endpoint.url,
     host = endpoint.host,
-    host_header = "Host: " .. endpoint.host,
-    direct_headers = {}, -- send()'s, for the transport's blocking client
+    host_header = host_header,
+    -- send()'s for the blocking client; [2] is the call's X-Amz-Target
+    direct_headers = { CONTENT_TYPE, false, host_header },
     codec = core.codec { numbers = opts.numbers },
     signer = core.signer(),
     credentials = credentials.resolve(opts.credentials),
