@@ -509,7 +509,7 @@ describe("decode object keys", function()
       local av = round % 2 == 0
       local v = assert(codec:decode(object(order, av), av and ITEM or nil))
       local n = 0
-      for k in pairs(v) do n = n + 1 end
+      for _ in pairs(v) do n = n + 1 end
       assert.equal(#keys, n)
       for i, k in ipairs(keys) do assert.equal(i, v[k], ("key %q"):format(k)) end
     end
