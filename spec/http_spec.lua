@@ -435,6 +435,112 @@ describe("core.http", function()
         assert.matches("bad argument 'timeout' to 'post_signed' %(positive number expected, got %-1%)", call(12, -1))
       end)
 
+      -- Without a proxy, post_signed writes HTTP/1.1 itself on a connection
+      -- libcurl opened (src/http_raw.c): the framing cases, from the echo
+      -- server and from raw answers it sends as told.
+      local function post(extra, client)
+        local headers = { table.unpack(HEADERS) }
+        for _, h in ipairs(extra or {}) do headers[#headers + 1] = h end
+        return (client or c):post_signed(core.signer(), HOST, TARGET, BODY, "AKID", "secret", nil,
+          "eu-west-1", "dynamodb", url, headers, 5)
+      end
+
+      local function b64(s)
+        local chars = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
+        return ((s:gsub(".", function(ch)
+          local bits, b = "", ch:byte()
+          for i = 8, 1, -1 do bits = bits .. ((b >> (i - 1)) & 1) end
+          return bits
+        end) .. "0000"):gsub("%d%d%d?%d?%d?%d?", function(bits)
+          if #bits < 6 then return "" end
+          local n = tonumber(bits, 2)
+          return chars:sub(n + 1, n + 1)
+        end) .. ({ "", "==", "=" })[#s % 3 + 1])
+      end
+
+      local function raw(answer)
+        return post { "X-Echo-Raw: " .. b64(answer) }
+      end
+
+      it("reads a chunked answer", function()
+        local status, head, body = post { "X-Echo-Chunked: 1" }
+        assert.equal(200, status, head)
+        assert.equal(BODY, cjson.decode(body).body)
+        assert.equal(1, c:stats().connects)
+      end)
+
+      it("connects again after Connection: close", function()
+        assert.equal(200, (post { "X-Echo-Close: 1" }))
+        assert.equal(200, (post()))
+        assert.same({ connects = 2, requests = 2 }, c:stats())
+      end)
+
+      it("sends again, once, on a new connection when the kept-alive one was closed", function()
+        assert.equal(200, (post { "X-Echo-Drop: 1" }))
+        local status, head = post()
+        assert.equal(200, status, head)
+        assert.same({ connects = 2, requests = 2 }, c:stats())
+      end)
+
+      it("skips an interim 100 Continue", function()
+        local status, _, body = raw("HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\n{}")
+        assert.equal(200, status)
+        assert.equal("{}", body)
+      end)
+
+      it("reads a body that ends with the connection, and its checksum", function()
+        local status, head, body = raw("HTTP/1.1 200 OK\r\nx-amz-crc32: " .. core.crc32("hello")
+          .. "\r\nConnection: close\r\n\r\nhello")
+        assert.equal(200, status, head)
+        assert.equal("hello", body)
+        local ok, kind = raw("HTTP/1.1 200 OK\r\nx-amz-crc32: 1\r\n\r\nhello")
+        assert.is_nil(ok)
+        assert.equal("crc32", kind)
+      end)
+
+      it("reads chunk extensions and trailers", function()
+        local status, _, body = raw("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"
+          .. "3;name=value\r\nabc\r\nA\r\n0123456789\r\n0\r\nX-Trailer: 1\r\n\r\n")
+        assert.equal(200, status)
+        assert.equal("abc0123456789", body)
+      end)
+
+      it("returns every header line of an error answer", function()
+        local status, head = raw("HTTP/1.1 500 Oops\r\nx-amzn-RequestId: r1\r\nX-Other:  v \r\n"
+          .. "Content-Length: 0\r\n\r\n")
+        assert.equal(500, status)
+        local h = core.http_headers(head)
+        assert.equal("r1", h["x-amzn-requestid"])
+        assert.equal("v", h["x-other"])
+      end)
+
+      for _, case in ipairs {
+        { "HTTP/2 200\r\n\r\n", "not an HTTP/1.x status line" },
+        { "HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nabc", "closed before the response was complete" },
+        { "HTTP/1.1 200 OK\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\nab", "conflicting Content-Length" },
+        { "HTTP/1.1 200 OK\r\nContent-Length: x\r\n\r\n", "bad Content-Length" },
+        { "HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip\r\n\r\n", "unsupported Transfer-Encoding" },
+        { "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n", "bad chunk size" },
+        { "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nabc\r\n", "chunk without CRLF" },
+        { "HTTP/1.1 200 OK\r\n folded: x\r\n\r\n", "folded header line" },
+        { "", "closed the connection without answering" }, -- (a first connection: no second try)
+      } do
+        it("refuses an answer with " .. case[2] .. " as an io error", function()
+          local ok, kind, msg = raw(case[1])
+          assert.is_nil(ok)
+          assert.equal("io", kind)
+          assert.truthy(msg:find(case[2], 1, true), msg)
+        end)
+      end
+
+      it("leaves a proxy to libcurl's own transfer", function()
+        local proxied = core.http { proxy = url }
+        local status, head, body = proxied:post_signed(core.signer(), "proxied.invalid", TARGET, BODY, "AKID",
+          "secret", nil, "eu-west-1", "dynamodb", "http://proxied.invalid/p", HEADERS)
+        assert.equal(200, status, head)
+        assert.equal("http://proxied.invalid/p", cjson.decode(body).url)
+      end)
+
       it("answers closed once the client is closed", function()
         c:close()
         local ok, kind = c:post_signed(core.signer(), HOST, TARGET, BODY, "AKID", "secret", nil, "eu-west-1",

@@ -18,6 +18,7 @@
 #include "http.h"
 #include "crc32.h"
 #include "sigv4.h"
+#include "http_raw.h"
 
 #define GLOBAL_MT "dynamo.curl_global"
 
@@ -33,6 +34,11 @@ typedef struct {
     lua_Integer connects;       /* new connections opened (sum of CURLINFO_NUM_CONNECTS) */
     long timeout_ms;            /* the client's request timeout */
     unsigned gen;               /* bumped by every transfer and by close */
+    /* post_signed's own HTTP/1.1 on a libcurl connection (http_raw.c),
+     * when no proxy is in the way */
+    int raw_ok;
+    dyn_raw raw;
+    dyn_buf raw_req;            /* the request being sent */
 } http_client;
 
 /* ---- argument checks ---------------------------------------------------- */
@@ -279,6 +285,73 @@ static int transfer(lua_State *L, http_client *c, const http_args *a, struct cur
     return 3;
 }
 
+/* The request line's target: the URL's path and query, or "/". */
+static void add_target(lua_State *L, dyn_buf *b, const char *url)
+{
+    const char *sep = strstr(url, "://");
+    const char *p = sep ? sep + 3 : url;
+    size_t n;
+    p += strcspn(p, "/?#");
+    n = strcspn(p, "#");
+    if (n == 0 || *p == '?')
+        dyn_buf_addc(L, b, '/');
+    dyn_buf_add(L, b, p, n);
+}
+
+/* transfer() on the client's own HTTP/1.1 connection (http_raw.c): the
+ * request is the lines built so far (c->nodes[0..used)), a Content-Length
+ * and the body, written in one piece. */
+static int raw_transfer(lua_State *L, http_client *c, const http_args *a)
+{
+    dyn_buf *req = &c->raw_req;
+    http_sink *s = &c->sink;
+    char len[32];
+    size_t i;
+    long nconn = 0;
+    unsigned gen;
+    CURLcode rc;
+    const char *rhead, *rbody;
+    size_t rhlen, rblen;
+
+    dyn_buf_reset(req);
+    dyn_buf_adds(L, req, "POST ");
+    add_target(L, req, a->url);
+    dyn_buf_adds(L, req, " HTTP/1.1\r\n");
+    for (i = 0; i < c->used; i++) {
+        dyn_buf_adds(L, req, c->nodes[i].data);
+        dyn_buf_add(L, req, "\r\n", 2);
+    }
+    snprintf(len, sizeof len, "Content-Length: %lu\r\n\r\n", (unsigned long)a->blen);
+    dyn_buf_adds(L, req, len);
+    dyn_buf_add(L, req, a->body, a->blen);
+
+    s->errbuf[0] = 0;
+    s->oom = 0;
+    gen = ++c->gen;
+    rc = dyn_raw_exchange(L, &c->raw, c->curl, a->url, req->data, req->len,
+                          a->timeout_ms ? a->timeout_ms : c->timeout_ms, s->errbuf, &nconn);
+    c->requests++;
+    c->connects += nconn;
+    if (rc != CURLE_OK)
+        return dyn_http_push_failure(L, s, rc, a->url);
+
+    dyn_buf_reset(&s->head);
+    dyn_raw_head_lines(L, &c->raw, c->raw.head.status < 200 || c->raw.head.status >= 300, &s->head);
+    lua_pushinteger(L, (lua_Integer)c->raw.head.status);
+    /* As in transfer(): each buffer copied in one call, and checked
+     * untouched by a finalizer in between. */
+    lua_pushlstring(L, s->head.data ? s->head.data : "", s->head.len);
+    if (c->gen != gen)
+        return push_reentered(L, c);
+    lua_pushlstring(L, c->raw.body_len ? c->raw.body : "", c->raw.body_len);
+    if (c->raw.in.cap > BODY_KEEP)
+        dyn_buf_free(&c->raw.in);
+    rhead = lua_tolstring(L, -2, &rhlen);
+    rbody = lua_tolstring(L, -1, &rblen);
+    dyn_http_check_crc32(L, rhead, rhlen, rbody, rblen); /* on a mismatch: nil, kind, message */
+    return 3;
+}
+
 static int push_closed(lua_State *L)
 {
     lua_pushnil(L);
@@ -331,6 +404,8 @@ static int http_post_signed(lua_State *L)
         add_line(c, signed_lines.token);
     add_line(c, signed_lines.date);
     add_line(c, signed_lines.authorization);
+    if (c->raw_ok)
+        return raw_transfer(L, c, &a);
     return transfer(L, c, &a, finish_headers(c));
 }
 
@@ -356,6 +431,8 @@ static void client_free(http_client *c)
     }
     dyn_buf_free(&c->sink.body);
     dyn_buf_free(&c->sink.head);
+    dyn_raw_free(&c->raw);
+    dyn_buf_free(&c->raw_req);
     free(c->nodes);
     c->nodes = NULL;
     c->nnodes = 0;
@@ -585,9 +662,11 @@ static int http_new(lua_State *L)
      * client is made, it is told there is none. */
     if (get_option(L, "proxy") == LUA_TSTRING) {
         SET(CURLOPT_PROXY, lua_tostring(L, -1));
+        c->raw_ok = lua_tostring(L, -1)[0] == '\0';
     } else if (!env_names_proxy()) {
         SET(CURLOPT_PROXY, "");
         SET(CURLOPT_NOPROXY, "");
+        c->raw_ok = 1;
     }
     lua_pop(L, 1);
     SETS(CURLOPT_USERAGENT, "user_agent");

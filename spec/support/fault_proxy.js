@@ -61,7 +61,12 @@
 //                    "headers" (raw name/value list),"bodyLength","body"} describing the
 //                    request as received, with a correct x-amz-crc32 and the header
 //                    "x-echo-dup" sent twice ("one", "two") plus "x-echo-padded" with
-//                    surrounding blanks, for header parsing tests.
+//                    surrounding blanks, for header parsing tests. Request headers
+//                    shape the answer, for HTTP framing tests:
+//                      x-echo-chunked: 1   the body in three chunks (no Content-Length)
+//                      x-echo-close: 1     "Connection: close", then the connection closes
+//                      x-echo-drop: 1      the connection closes after the answer, unannounced
+//                      x-echo-raw: <b64>   these bytes instead of an answer, then close
 //
 // --count N        inject at most N faults, then pass everything (with a single
 //                  mode at rate 1: "fail N times, then succeed", for retry tests).
@@ -300,6 +305,10 @@ function injectStatus(res, [status, type]) {
 }
 
 function echo(req, body, res) {
+  if ('x-echo-raw' in req.headers) {
+    req.socket.end(Buffer.from(req.headers['x-echo-raw'], 'base64'));
+    return;
+  }
   const out = Buffer.from(JSON.stringify({
     method: req.method, url: req.url, headers: req.rawHeaders,
     bodyLength: body.length, body: body.toString('latin1'),
@@ -308,8 +317,17 @@ function echo(req, body, res) {
   res.setHeader('x-echo-dup', ['one', 'two']);
   res.setHeader('x-echo-padded', ' \t padded value \t ');
   res.setHeader('x-amz-crc32', String(crc32(out)));
-  res.setHeader('content-length', String(out.length));
   res.statusCode = Number(req.headers['x-echo-status'] || 200);
+  if (req.headers['x-echo-close']) res.setHeader('connection', 'close');
+  if (req.headers['x-echo-drop']) res.on('finish', () => req.socket.destroy());
+  if (req.headers['x-echo-chunked'] && req.method !== 'HEAD') {
+    const third = Math.ceil(out.length / 3);
+    res.write(out.subarray(0, third));
+    res.write(out.subarray(third, 2 * third));
+    res.end(out.subarray(2 * third));
+    return;
+  }
+  res.setHeader('content-length', String(out.length));
   res.end(req.method === 'HEAD' ? undefined : out);
 }
 
