@@ -45,6 +45,14 @@ DYN_HIDDEN size_t dyn_http_on_header(char *p, size_t size, size_t n, void *ud);
  * memory. */
 DYN_HIDDEN int dyn_http_collect_head(CURL *h, long status, http_sink *s);
 
+/* Walks a raw header block: each call sets the next header's name and
+ * value (trimmed) and returns 1, or returns 0 at the end. Lines that are
+ * blank, folded or lack a colon are skipped. */
+DYN_HIDDEN int dyn_http_next_header(const char **pos, const char *end, const char **name,
+                                    size_t *nlen, const char **value, size_t *vlen);
+/* Whether the header name s (n bytes, any case) is lname (lower case). */
+DYN_HIDDEN int dyn_http_name_is(const char *s, size_t n, const char *lname);
+
 /* Checks method, url, headers, body, timeout at idx..idx+4 for function fn. */
 DYN_HIDDEN void dyn_http_check_args(lua_State *L, int idx, const char *fn, http_args *a);
 /* The checked header string headers[i] (headers at idx); raises for CR/LF/NUL. */

@@ -5,23 +5,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include "http.h"
 #include "http_raw.h"
 
 /* ---- the response head -------------------------------------------------- */
-
-static int lower(int ch)
-{
-    return ch >= 'A' && ch <= 'Z' ? ch + ('a' - 'A') : ch;
-}
-
-static int name_is(const char *s, size_t n, const char *lname)
-{
-    size_t i;
-    for (i = 0; i < n; i++)
-        if (!lname[i] || lower((unsigned char)s[i]) != lname[i])
-            return 0;
-    return lname[n] == 0;
-}
 
 /* Whether the comma-separated list v[0..n) holds the token lname. */
 static int has_token(const char *v, size_t n, const char *lname)
@@ -37,7 +24,7 @@ static int has_token(const char *v, size_t n, const char *lname)
         b = i;
         while (b > a && (v[b - 1] == ' ' || v[b - 1] == '\t'))
             b--;
-        if (b > a && name_is(v + a, b - a, lname))
+        if (b > a && dyn_http_name_is(v + a, b - a, lname))
             return 1;
     }
     return 0;
@@ -93,7 +80,7 @@ int dyn_raw_parse_head(const char *buf, size_t len, dyn_raw_head *out, const cha
             ;
         while (ve > v && (ve[-1] == ' ' || ve[-1] == '\t'))
             ve--;
-        if (name_is(line, (size_t)(colon - line), "content-length")) {
+        if (dyn_http_name_is(line, (size_t)(colon - line), "content-length")) {
             long long n = 0;
             const char *d;
             if (v == ve)
@@ -106,11 +93,11 @@ int dyn_raw_parse_head(const char *buf, size_t len, dyn_raw_head *out, const cha
             if (out->length >= 0 && out->length != n)
                 return fail(why, "conflicting Content-Length headers");
             out->length = n;
-        } else if (name_is(line, (size_t)(colon - line), "transfer-encoding")) {
+        } else if (dyn_http_name_is(line, (size_t)(colon - line), "transfer-encoding")) {
             if (!has_token(v, (size_t)(ve - v), "chunked"))
                 return fail(why, "unsupported Transfer-Encoding");
             out->chunked = 1;
-        } else if (name_is(line, (size_t)(colon - line), "connection")) {
+        } else if (dyn_http_name_is(line, (size_t)(colon - line), "connection")) {
             if (has_token(v, (size_t)(ve - v), "close"))
                 out->close = 1;
             else if (has_token(v, (size_t)(ve - v), "keep-alive"))
@@ -154,11 +141,11 @@ int dyn_raw_dechunk(dyn_raw_chunks *c, char *buf, size_t len, const char **why)
             if (n == 0 || buf[c->rpos + n - 1] != '\r')
                 return fail(why, "bad chunk size line");
             for (i = c->rpos; i < c->rpos + n - 1; i++) {
-                int ch = lower((unsigned char)buf[i]), d;
+                int ch = (unsigned char)buf[i], d;
                 if (ch >= '0' && ch <= '9')
                     d = ch - '0';
-                else if (ch >= 'a' && ch <= 'f')
-                    d = ch - 'a' + 10;
+                else if ((ch | 0x20) >= 'a' && (ch | 0x20) <= 'f')
+                    d = (ch | 0x20) - 'a' + 10;
                 else if (ch == ';' || ch == ' ' || ch == '\t')
                     break; /* a chunk extension: ignored */
                 else
@@ -432,23 +419,17 @@ CURLcode dyn_raw_exchange(lua_State *L, dyn_raw *r, CURL *tmpl, const char *url,
 
 void dyn_raw_head_lines(lua_State *L, const dyn_raw *r, int all, dyn_buf *out)
 {
+    /* the lines after the status line, which parsing checked */
     const char *p = memchr(r->in.data, '\n', r->head.head_len) + 1;
-    const char *end = r->in.data + r->head.head_len - 2;
-    while (p < end) {
-        const char *line = p, *colon, *v, *ve;
-        p = memchr(line, '\n', (size_t)(end + 2 - line)) + 1;
-        ve = p - 2;
-        colon = memchr(line, ':', (size_t)(ve - line));
-        if (!all && !name_is(line, (size_t)(colon - line), "x-amzn-requestid")
-            && !name_is(line, (size_t)(colon - line), "x-amz-crc32"))
+    const char *end = r->in.data + r->head.head_len, *name, *value;
+    size_t nlen, vlen;
+    while (dyn_http_next_header(&p, end, &name, &nlen, &value, &vlen)) {
+        if (!all && !dyn_http_name_is(name, nlen, "x-amzn-requestid")
+            && !dyn_http_name_is(name, nlen, "x-amz-crc32"))
             continue;
-        for (v = colon + 1; v < ve && (*v == ' ' || *v == '\t'); v++)
-            ;
-        while (ve > v && (ve[-1] == ' ' || ve[-1] == '\t'))
-            ve--;
-        dyn_buf_add(L, out, line, (size_t)(colon - line));
+        dyn_buf_add(L, out, name, nlen);
         dyn_buf_add(L, out, ": ", 2);
-        dyn_buf_add(L, out, v, (size_t)(ve - v));
+        dyn_buf_add(L, out, value, vlen);
         dyn_buf_add(L, out, "\r\n", 2);
     }
 }

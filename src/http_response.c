@@ -238,11 +238,8 @@ int dyn_http_push_failure(lua_State *L, const http_sink *c, CURLcode rc, const c
 
 /* ---- responses ---------------------------------------------------------- */
 
-/* Walks the raw header block: each call sets the next header's name and
- * value (trimmed) and returns 1, or returns 0 at the end. Lines that are
- * blank, folded or lack a colon are skipped. */
-static int next_header(const char **pos, const char *end, const char **name, size_t *nlen,
-                       const char **value, size_t *vlen)
+int dyn_http_next_header(const char **pos, const char *end, const char **name, size_t *nlen,
+                         const char **value, size_t *vlen)
 {
     const char *p = *pos;
     while (p < end) {
@@ -275,8 +272,7 @@ static int lower(int c)
     return c >= 'A' && c <= 'Z' ? c + ('a' - 'A') : c;
 }
 
-/* Whether the header name s (n bytes, any case) is lname (lower case). */
-static int name_is(const char *s, size_t n, const char *lname)
+int dyn_http_name_is(const char *s, size_t n, const char *lname)
 {
     size_t i;
     for (i = 0; i < n; i++)
@@ -299,7 +295,7 @@ int dyn_http_headers_lua(lua_State *L)
     p = lua_tolstring(L, 1, &len);
     end = p + len;
     lua_createtable(L, 0, 8);
-    while (next_header(&p, end, &name, &nlen, &value, &vlen)) {
+    while (dyn_http_next_header(&p, end, &name, &nlen, &value, &vlen)) {
         luaL_buffinit(L, &b);
         for (i = 0; i < nlen; i++)
             luaL_addchar(&b, (char)lower((unsigned char)name[i]));
@@ -343,8 +339,8 @@ int dyn_http_check_crc32(lua_State *L, const char *head, size_t hlen, const char
     size_t nlen, wlen = 0, vlen;
     uint32_t expected, got;
     char gotbuf[16];
-    while (next_header(&p, end, &name, &nlen, &value, &vlen)) {
-        if (!name_is(name, nlen, "x-amz-crc32"))
+    while (dyn_http_next_header(&p, end, &name, &nlen, &value, &vlen)) {
+        if (!dyn_http_name_is(name, nlen, "x-amz-crc32"))
             continue;
         if (want) { /* repeated: no single value to check against */
             wlen = (size_t)(value + vlen - want);
